@@ -1,0 +1,70 @@
+"""Credentials: the OAuth2 client-credentials flow and the static legacy tokens.
+
+Access tokens expire after ``token_ttl`` seconds of *sandbox* time, so advancing the clock an hour
+expires them at once. Several tokens can be valid for one client at the same time, as the vendor
+allows. Tokens survive a sandbox reset: a reset clears conversations, not the caller's login.
+"""
+
+from __future__ import annotations
+
+import hmac
+import random
+from dataclasses import dataclass
+
+from .clock import MICROS
+from .errors import InvalidClient, InvalidTokenRequest, Problem, Unauthenticated
+from .models import Account
+from .world import World
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    access_token: str
+    account_id: str
+    expires_at: int
+
+
+class Authenticator:
+    def __init__(self, world: World, rng: random.Random, token_ttl: int = 3600) -> None:
+        self.world = world
+        self.token_ttl = token_ttl
+        self._rng = rng
+        self._tokens: dict[str, IssuedToken] = {}
+
+    def issue(self, form: dict[str, str], now: int) -> IssuedToken:
+        """Mint a token for a client-credentials request (the form fields of ``getAccessToken``)."""
+        missing = [name for name in ("grant_type", "client_id", "client_secret") if not form.get(name)]
+        if missing:
+            raise InvalidTokenRequest(*(Problem(name, "required form field is missing") for name in missing))
+        if form["grant_type"] != "client_credentials":
+            raise InvalidTokenRequest.at(
+                "grant_type", f"{form['grant_type']!r} is not supported; use 'client_credentials'"
+            )
+        account = self.world.account_by_client_id(form["client_id"])
+        if account is None or not hmac.compare_digest(account.client_secret, form["client_secret"]):
+            raise InvalidClient.at("client_id", "unknown client_id or wrong client_secret")
+        self._forget_expired(now)
+        token = IssuedToken(
+            f"sbx-{self._rng.getrandbits(160):040x}", account.id, now + self.token_ttl * MICROS
+        )
+        self._tokens[token.access_token] = token
+        return token
+
+    def authenticate(self, token: str, now: int) -> Account:
+        """The account a bearer token belongs to; raises :class:`Unauthenticated` otherwise."""
+        issued = self._tokens.get(token)
+        if issued is not None:
+            if issued.expires_at <= now:
+                raise Unauthenticated.at(
+                    "Authorization", "the access token has expired; get a new one", code="token_expired"
+                )
+            account = self.world.account(issued.account_id)
+        else:
+            account = self.world.account_by_legacy_token(token)
+        if account is None:
+            raise Unauthenticated.at("Authorization", "unknown bearer token", code="token_unknown")
+        return account
+
+    def _forget_expired(self, now: int) -> None:
+        if len(self._tokens) > 1024:
+            self._tokens = {k: t for k, t in self._tokens.items() if t.expires_at > now}

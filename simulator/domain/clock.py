@@ -1,0 +1,129 @@
+"""Sandbox time.
+
+Every timestamp, token expiry, post-processing lag, scroll expiry and rate-limit window reads the
+sandbox clock, never ``datetime.now()`` directly, so that a test can freeze time, jump it forward an
+hour in a millisecond, or set it to the guide's sample date.
+
+Times are integer microseconds since the Unix epoch (UTC). The clock only ever hands out whole
+milliseconds, because timestamps are rendered with millisecond precision: a client that feeds a
+rendered ``createDate`` back as ``createdSince`` must address exactly the same instant.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+MICROS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# RFC 3339 date-time: full date, 'T', time with optional fraction, and a mandatory offset.
+_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+class Clock(Protocol):
+    """Anything that can tell sandbox time."""
+
+    def now(self) -> int:
+        """Current sandbox time in microseconds since the epoch, whole milliseconds."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time, truncated to the millisecond."""
+
+    def now(self) -> int:
+        return (time.time_ns() // 1_000_000) * 1000
+
+
+class ControllableClock:
+    """Wall-clock time shifted by an offset, which can also be frozen, set and advanced.
+
+    Unfrozen, it runs at real speed from wherever it was last set; frozen, it only moves when told.
+    It never hands out a time earlier than one it handed out before unless someone sets it back on
+    purpose, so ``lastUpdate`` stays monotonic in ordinary use.
+    """
+
+    def __init__(self, source: Clock | None = None, *, frozen_at: int | None = None) -> None:
+        self._source = source or SystemClock()
+        self._lock = threading.Lock()
+        self._offset = 0
+        self._frozen_at: int | None = None
+        if frozen_at is not None:
+            self._frozen_at = _to_millis(frozen_at)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def now(self) -> int:
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return self._source.now() + self._offset
+
+    def freeze(self, frozen: bool = True) -> None:
+        with self._lock:
+            if frozen and self._frozen_at is None:
+                self._frozen_at = self._source.now() + self._offset
+            elif not frozen and self._frozen_at is not None:
+                self._offset = self._frozen_at - self._source.now()
+                self._frozen_at = None
+
+    def set(self, instant: int) -> None:
+        instant = _to_millis(instant)
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at = instant
+            else:
+                self._offset = instant - self._source.now()
+
+    def advance(self, micros: int) -> None:
+        micros = _to_millis(micros)
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += micros
+            else:
+                self._offset += micros
+
+
+def _to_millis(micros: int) -> int:
+    return (micros // 1000) * 1000
+
+
+def parse_rfc3339(text: str) -> int | None:
+    """Parse an RFC 3339 date-time into epoch microseconds, or ``None`` when it is not one."""
+    match = _RFC3339.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
+    fraction = match.group(7) or ""
+    offset = match.group(8)
+    try:
+        base = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except ValueError:
+        return None
+    if second > 60:
+        return None
+    if offset not in ("Z", "z"):
+        sign = 1 if offset[0] == "+" else -1
+        hours, minutes = int(offset[1:3]), int(offset[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        base -= sign * timedelta(hours=hours, minutes=minutes)
+    micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    return (base - _EPOCH) // timedelta(microseconds=1) + micros
+
+
+def format_rfc3339(micros: int) -> str:
+    """Render epoch microseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, millisecond precision)."""
+    moment = _EPOCH + timedelta(microseconds=micros)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def seconds(value: float) -> int:
+    """Seconds (possibly fractional) as whole milliseconds expressed in microseconds."""
+    return round(value * 1000) * 1000

@@ -1,0 +1,99 @@
+"""Scrolls: frozen result sets that a client pages through with an opaque ``scrollId``.
+
+The first list call freezes its whole result (the immutable records it matched), so writes made
+while a client is paging can never add, drop or repeat an item. Every page hands out a fresh
+scrollId that points at the next page, and old ones stay valid until the scroll expires: a client
+that retries a page after a network error gets the same page again instead of skipping one.
+
+A page comes with a scrollId only while it is full; the page after the last full one is empty and
+has none, exactly as the vendor describes ("it is possible that you will get back an empty array on
+the last page").
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .errors import NotFound
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    scroll_id: str | None
+
+
+@dataclass(slots=True)
+class _Scroll(Generic[T]):
+    owner: str
+    operation: str
+    items: tuple[T, ...]
+    page_size: int
+    expires_at: int
+
+
+class ScrollRegistry(Generic[T]):
+    """Open scrolls, each owned by one account and one list operation, expiring by sandbox time."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._scrolls: dict[str, _Scroll[T]] = {}
+        self._cursors: dict[str, tuple[str, int]] = {}  # scrollId -> (scroll key, offset)
+        self._expiry: deque[tuple[int, str]] = deque()
+
+    def clear(self) -> None:
+        self._scrolls.clear()
+        self._cursors.clear()
+        self._expiry.clear()
+
+    def __len__(self) -> int:
+        return len(self._scrolls)
+
+    def open(
+        self, owner: str, operation: str, items: tuple[T, ...], page_size: int, now: int, ttl: int
+    ) -> Page[T]:
+        """Freeze ``items`` and return the first page."""
+        self._expire(now)
+        key = self._token()
+        self._scrolls[key] = _Scroll(owner, operation, items, page_size, now + ttl)
+        self._expiry.append((now + ttl, key))
+        return self._page(key, 0)
+
+    def next(self, scroll_id: str, owner: str, operation: str, now: int) -> Page[T]:
+        """The page a scrollId points at; unknown, foreign or expired ids are all simply not found."""
+        self._expire(now)
+        cursor = self._cursors.get(scroll_id)
+        scroll = self._scrolls.get(cursor[0]) if cursor else None
+        if cursor is None or scroll is None or scroll.owner != owner or scroll.operation != operation:
+            raise NotFound.at(
+                "scrollId",
+                f"{scroll_id!r} is not an open scroll of yours (scrolls expire 5 minutes of sandbox time "
+                "after their first page; start a new query)",
+                code="scroll_not_found",
+            )
+        return self._page(cursor[0], cursor[1])
+
+    def _page(self, key: str, offset: int) -> Page[T]:
+        scroll = self._scrolls[key]
+        items = scroll.items[offset : offset + scroll.page_size]
+        if len(items) < scroll.page_size:
+            return Page(items, None)
+        token = self._token()
+        self._cursors[token] = (key, offset + scroll.page_size)
+        return Page(items, token)
+
+    def _token(self) -> str:
+        return f"{self._rng.getrandbits(128):032x}"
+
+    def _expire(self, now: int) -> None:
+        """Drop every scroll whose time is up (amortised: the deque is in expiry order)."""
+        while self._expiry and self._expiry[0][0] <= now:
+            _, key = self._expiry.popleft()
+            self._scrolls.pop(key, None)
+        if len(self._cursors) > 4 * len(self._scrolls) + 64:
+            self._cursors = {t: c for t, c in self._cursors.items() if c[0] in self._scrolls}

@@ -1,0 +1,160 @@
+"""Where conversations and messages live, behind a small interface.
+
+The service only talks to :class:`Store`, so a shared engine (Redis, for a multi-process team
+sandbox) can replace :class:`MemoryStore` without touching a rule. The store holds no locks of its
+own: the sandbox serialises every operation with one lock, which keeps compound operations (check a
+reference id, then write) atomic without a second locking scheme here.
+
+Indexes are what the list calls need: by participant and create time (a sorted key list, searched
+with bisect, so a time-bounded query costs O(log n + k)), by reference id, by message id, and the
+messages of each conversation.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .models import Conversation, Message, Role
+
+_Key = tuple[int, int]  # (create_time, seq): a total order that breaks same-millisecond ties
+
+
+class Store(Protocol):
+    """Storage of conversations and messages; callers serialise access."""
+
+    def next_seq(self) -> int: ...
+    def add_conversation(self, conversation: Conversation) -> None: ...
+    def replace_conversation(self, conversation: Conversation) -> None: ...
+    def conversation(self, conversation_id: str) -> Conversation | None: ...
+    def conversation_by_reference(
+        self, role: Role, owner_id: str, reference_id: str
+    ) -> Conversation | None: ...
+    def add_message(self, message: Message) -> None: ...
+    def message(self, message_id: str) -> Message | None: ...
+    def messages_in(self, conversation_id: str) -> list[Message]: ...
+    def conversations_of(
+        self, account_id: str, since: int | None, until: int | None
+    ) -> Iterator[Conversation]: ...
+    def messages_of(self, account_id: str, since: int | None, until: int | None) -> Iterator[Message]: ...
+    def all_conversations(self) -> Iterator[Conversation]: ...
+    def all_messages(self) -> Iterator[Message]: ...
+    def counts(self) -> tuple[int, int]: ...
+    def clear(self) -> None: ...
+
+
+@dataclass
+class _TimeIndex:
+    """Ids kept in (create_time, seq) order, searchable by time range."""
+
+    keys: list[_Key] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, key: _Key, item_id: str) -> None:
+        if not self.keys or self.keys[-1] < key:  # the usual case: time moves forward
+            self.keys.append(key)
+            self.ids.append(item_id)
+            return
+        position = bisect_left(self.keys, key)
+        self.keys.insert(position, key)
+        self.ids.insert(position, item_id)
+
+    def between(self, since: int | None, until: int | None) -> list[str]:
+        """Ids with ``since <= create_time < until`` (either bound optional), in order."""
+        lo = 0 if since is None else bisect_left(self.keys, (since, -1))
+        hi = len(self.keys) if until is None else bisect_left(self.keys, (until, -1))
+        return self.ids[lo:hi]
+
+
+class MemoryStore:
+    """The in-process store: dictionaries plus sorted per-account indexes."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._seq = 0
+        self._conversations: dict[str, Conversation] = {}
+        self._messages: dict[str, Message] = {}
+        self._by_reference: dict[tuple[Role, str, str], str] = {}
+        self._conversations_by_account: dict[str, _TimeIndex] = {}
+        self._messages_by_account: dict[str, _TimeIndex] = {}
+        self._messages_by_conversation: dict[str, list[str]] = {}
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # --- conversations ---------------------------------------------------------------------
+    def add_conversation(self, conversation: Conversation) -> None:
+        self._conversations[conversation.id] = conversation
+        self._index_references(None, conversation)
+        key = (conversation.create_time, conversation.seq)
+        for account_id in (conversation.retailer_id, conversation.supplier_id):
+            self._conversations_by_account.setdefault(account_id, _TimeIndex()).add(key, conversation.id)
+        self._messages_by_conversation[conversation.id] = []
+        self._seq = max(self._seq, conversation.seq)
+
+    def replace_conversation(self, conversation: Conversation) -> None:
+        previous = self._conversations[conversation.id]
+        self._conversations[conversation.id] = conversation
+        self._index_references(previous, conversation)
+
+    def _index_references(self, old: Conversation | None, new: Conversation) -> None:
+        sides: tuple[tuple[Role, str], ...] = (("retailer", new.retailer_id), ("supplier", new.supplier_id))
+        for role, owner in sides:
+            before = old.reference_id(role) if old else None
+            after = new.reference_id(role)
+            if before == after:
+                continue
+            if before is not None:
+                self._by_reference.pop((role, owner, before), None)
+            if after is not None:
+                self._by_reference[(role, owner, after)] = new.id
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        return self._conversations.get(conversation_id)
+
+    def conversation_by_reference(self, role: Role, owner_id: str, reference_id: str) -> Conversation | None:
+        found = self._by_reference.get((role, owner_id, reference_id))
+        return self._conversations[found] if found else None
+
+    def conversations_of(
+        self, account_id: str, since: int | None, until: int | None
+    ) -> Iterator[Conversation]:
+        index = self._conversations_by_account.get(account_id)
+        if index is None:
+            return iter(())
+        return (self._conversations[i] for i in index.between(since, until))
+
+    def all_conversations(self) -> Iterator[Conversation]:
+        return iter(sorted(self._conversations.values(), key=lambda c: c.seq))
+
+    # --- messages --------------------------------------------------------------------------
+    def add_message(self, message: Message) -> None:
+        self._messages[message.id] = message
+        key = (message.create_time, message.seq)
+        for account_id in (message.sender_id, message.recipient_id):
+            self._messages_by_account.setdefault(account_id, _TimeIndex()).add(key, message.id)
+        self._messages_by_conversation.setdefault(message.conversation_id, []).append(message.id)
+        self._seq = max(self._seq, message.seq)
+
+    def message(self, message_id: str) -> Message | None:
+        return self._messages.get(message_id)
+
+    def messages_in(self, conversation_id: str) -> list[Message]:
+        return [self._messages[i] for i in self._messages_by_conversation.get(conversation_id, [])]
+
+    def messages_of(self, account_id: str, since: int | None, until: int | None) -> Iterator[Message]:
+        index = self._messages_by_account.get(account_id)
+        if index is None:
+            return iter(())
+        return (self._messages[i] for i in index.between(since, until))
+
+    def all_messages(self) -> Iterator[Message]:
+        return iter(sorted(self._messages.values(), key=lambda m: m.seq))
+
+    def counts(self) -> tuple[int, int]:
+        return len(self._conversations), len(self._messages)

@@ -1,0 +1,92 @@
+"""The one place where errors become HTTP responses.
+
+Vendor operations answer 400 with ``text/plain``, one line per problem, each naming the field, the
+value and what was expected. The token endpoint answers in OAuth2's JSON shape. Anything unexpected
+is a sandbox bug and says so, rather than hiding behind a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..domain.errors import (
+    InvalidClient,
+    InvalidRequest,
+    InvalidTokenRequest,
+    NotFound,
+    RateLimited,
+    SandboxError,
+    Unauthenticated,
+)
+
+log = logging.getLogger("dsco_sandbox")
+
+_STATUS = {InvalidRequest: 400, NotFound: 404, Unauthenticated: 401, RateLimited: 429}
+
+
+def text_response(status: int, lines: list[str] | str, headers: dict[str, str] | None = None) -> Response:
+    body = lines if isinstance(lines, str) else "\n".join(lines)
+    response = Response(body + "\n", status=status, mimetype="text/plain")
+    response.headers.update(headers or {})
+    return response
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    response = Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+    response.headers.update(headers or {})
+    return response
+
+
+def error_response(error: SandboxError) -> Response:
+    lines = [str(p) for p in error.problems]
+    if isinstance(error, InvalidTokenRequest | InvalidClient):
+        status = 401 if isinstance(error, InvalidClient) else 400
+        kind = "invalid_client" if isinstance(error, InvalidClient) else "invalid_request"
+        return json_response(
+            status, {"error": kind, "error_description": "; ".join(lines)}, {"Cache-Control": "no-store"}
+        )
+    if isinstance(error, Unauthenticated):
+        description = "; ".join(lines).replace('"', "'")
+        challenge = f'Bearer realm="dsco-sandbox", error="invalid_token", error_description="{description}"'
+        if error.code == "token_missing":
+            challenge = 'Bearer realm="dsco-sandbox"'
+        return text_response(401, lines, {"WWW-Authenticate": challenge})
+    if isinstance(error, RateLimited):
+        return text_response(429, lines, {"Retry-After": str(error.retry_after)})
+    status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400)
+    return text_response(status, lines)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(SandboxError)
+    def _domain(error: SandboxError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge) -> Response:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return text_response(413, f"body: larger than the {limit} bytes (1 MiB) a request may carry")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        status = error.code or 400
+        if status == 404:
+            return text_response(404, f"no such route: {request.method} {request.path}")
+        if status == 405:
+            allowed = error.get_response().headers.get("Allow", "")
+            return text_response(
+                405,
+                f"{request.method} is not allowed on {request.path} (allowed: {allowed})",
+                {"Allow": allowed},
+            )
+        return text_response(status, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _bug(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return text_response(500, f"internal sandbox error (this is a bug in dsco-sandbox): {error!r}")

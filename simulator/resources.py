@@ -1,0 +1,23 @@
+"""Where the data folders are: inside the installed wheel, or beside the package in a source tree.
+
+The wheel carries ``contracts/``, ``fixtures/`` and ``scenarios/`` under ``simulator/_data``; an
+editable install or a plain checkout uses the top-level folders directly, so edits show at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """The folder ``contracts``, ``fixtures`` or ``scenarios``, wherever this install keeps it."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"the {name}/ folder is missing from this installation of dsco-sandbox")
+
+
+def default_world_path() -> Path:
+    return data_dir("fixtures") / "default-world.json"
