@@ -97,8 +97,10 @@ class Contract:
             for method, spec in item.items():
                 if not isinstance(spec, dict) or "operationId" not in spec:
                     continue
-                content = spec.get("requestBody", {}).get("content", {})
-                media_type, media = next(iter(content.items()), ("application/json", {}))
+                request_body: dict[str, Any] = spec.get("requestBody") or {}
+                content: dict[str, Any] = request_body.get("content") or {}
+                media_type = next(iter(content), "application/json")
+                media: dict[str, Any] = content.get(media_type) or {}
                 responses: dict[str, str | None] = {}
                 for status, response in spec.get("responses", {}).items():
                     response = self._deref(response)
