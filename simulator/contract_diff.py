@@ -13,9 +13,7 @@ documents freely; the only I/O is reading the files named by a caller.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,6 @@ __all__ = [
     "diff_specs",
     "format_report",
     "load_spec",
-    "main",
     "normalise_nullable",
 ]
 
@@ -484,21 +481,3 @@ def format_report(differences: Sequence[Difference]) -> str:
     for operation_differences in by_operation.values():
         lines.extend(f"  {difference}" for difference in operation_differences)
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: ``python -m simulator.contract_diff OURS THEIRS``; exit 1 when they differ."""
-    parser = argparse.ArgumentParser(
-        prog="python -m simulator.contract_diff",
-        description="Report client-visible differences between two OpenAPI documents.",
-    )
-    parser.add_argument("ours", type=Path, help="our contract, e.g. contracts/openapi.yaml")
-    parser.add_argument("theirs", type=Path, help="the document to compare with, e.g. a newer vendor spec")
-    arguments = parser.parse_args(argv)
-    differences = diff_specs(load_spec(arguments.ours), load_spec(arguments.theirs))
-    print(format_report(differences))
-    return 1 if differences else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

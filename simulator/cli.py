@@ -1,0 +1,202 @@
+"""The ``dsco-sandbox`` command: wiring only — parse arguments, call the layers below, set exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .contract import Contract
+from .contract_diff import diff_specs, format_report, load_spec
+from .domain.config import SandboxConfig
+from .resources import data_dir
+
+SUCCESS_STATUS = {
+    "getAccessToken": 200,
+    "createConversation": 201,
+    "updateConversation": 200,
+    "getConversations": 200,
+    "addConversationMessage": 201,
+    "getConversationMessages": 200,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dsco-sandbox",
+        description="A local, stateful simulator of the Dsco v3 Conversation API, and its contract tools.",
+    )
+    parser.add_argument("--version", action="version", version=f"dsco-sandbox {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the sandbox over HTTP", description="Run the sandbox over HTTP."
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port to bind, 0 for any free one (default: %(default)s)"
+    )
+    serve.add_argument("--world", type=Path, help="world file to load instead of the default world")
+    serve.add_argument(
+        "--seed", type=int, default=0, help="seed for ids, lags and tokens (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--page-size", type=_positive_int, default=100, help="items per list page (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--lag",
+        type=_lag_range,
+        default=(0.2, 3.0),
+        metavar="MIN,MAX",
+        help="post-processing lag in seconds before new items show in lists (default: 0.2,3)",
+    )
+    serve.add_argument(
+        "--no-rate-limit", action="store_true", help="turn off the 5 calls/s per operation limit"
+    )
+    serve.add_argument(
+        "--validate-responses",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every response against the contract (default: on)",
+    )
+    serve.add_argument(
+        "--threads", type=_positive_int, default=8, help="worker threads (default: %(default)s)"
+    )
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a JSON payload against the contract",
+        description="Check a request (or, with --response, a response) body against the contract. "
+        "Exit 0 when valid, 1 when it breaks the contract, 2 when it cannot be read.",
+    )
+    validate.add_argument("operation", metavar="OPERATION", help=f"one of: {', '.join(SUCCESS_STATUS)}")
+    validate.add_argument("file", metavar="FILE", help="JSON file to check, or - for standard input")
+    validate.add_argument(
+        "--response", action="store_true", help="check a response body instead of a request"
+    )
+    validate.add_argument(
+        "--status", type=int, help="response status to check against (default: the success status)"
+    )
+
+    contract = commands.add_parser(
+        "contract", help="work with the contract", description="Work with the contract."
+    )
+    contract_commands = contract.add_subparsers(dest="contract_command", required=True, metavar="SUBCOMMAND")
+    diff = contract_commands.add_parser(
+        "diff",
+        help="compare our contract with another OpenAPI document",
+        description="List what another OpenAPI document (such as a newer vendor spec) adds, removes or "
+        "changes compared with the sandbox's contract: operations, properties, enum values, required "
+        "fields, types. Exit 0 when they agree, 1 when they differ, 2 when a document cannot be read.",
+    )
+    diff.add_argument("spec", type=Path, metavar="SPEC", help="the other OpenAPI document (YAML or JSON)")
+    diff.add_argument(
+        "--ours", type=Path, help="our contract (default: the installed contracts/openapi.yaml)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "validate":
+        return _validate(args, sys.stdin, sys.stdout, sys.stderr)
+    return _contract_diff(args, sys.stdout, sys.stderr)
+
+
+# --- serve -----------------------------------------------------------------------------------
+def _serve(args: argparse.Namespace) -> int:
+    from .bootstrap import WorldFileError
+    from .http.app import ServerConfig, create_app
+    from .http.server import serve
+
+    lag_min, lag_max = args.lag
+    config = ServerConfig(
+        sandbox=SandboxConfig(
+            seed=args.seed,
+            page_size=args.page_size,
+            lag_min=lag_min,
+            lag_max=lag_max,
+            rate_limit=not args.no_rate_limit,
+        ),
+        world_path=args.world,
+        validate_responses=args.validate_responses,
+    )
+    try:
+        app = create_app(config)
+    except WorldFileError as exc:
+        print(f"dsco-sandbox: the world file cannot be used:\n{exc}", file=sys.stderr)
+        return 2
+    return serve(app, host=args.host, port=args.port, threads=args.threads)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _lag_range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX in seconds (like 0.2,3), got {text!r}") from None
+    if low < 0 or high < low:
+        raise argparse.ArgumentTypeError(f"expected 0 <= MIN <= MAX, got {text!r}")
+    return low, high
+
+
+# --- validate --------------------------------------------------------------------------------
+def _validate(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
+    contract = Contract()
+    if args.operation not in contract.operations:
+        print(f"unknown operation {args.operation!r}; use one of: {', '.join(SUCCESS_STATUS)}", file=err)
+        return 2
+    name = "<stdin>" if args.file == "-" else args.file
+    try:
+        text = stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except OSError as exc:
+        print(f"{name}: cannot read: {exc.strerror}", file=err)
+        return 2
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        print(f"{name}: line {exc.lineno} column {exc.colno}: malformed JSON: {exc.msg}", file=err)
+        return 2
+    if args.response:
+        status = args.status or SUCCESS_STATUS[args.operation]
+        violations = contract.validate_response(args.operation, status, payload)
+        what = f"{args.operation} {status} response"
+    else:
+        violations = contract.validate_request(args.operation, payload)
+        what = f"{args.operation} request"
+    for violation in violations:
+        print(violation, file=out)
+    if violations:
+        print(f"{name}: {len(violations)} problem(s) in this {what}", file=err)
+        return 1
+    print(f"{name}: a valid {what}", file=err)
+    return 0
+
+
+# --- contract diff ---------------------------------------------------------------------------
+def _contract_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ours_path = args.ours or data_dir("contracts") / "openapi.yaml"
+    try:
+        ours, theirs = load_spec(ours_path), load_spec(args.spec)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read a document: {exc}", file=err)
+        return 2
+    differences = diff_specs(ours, theirs)
+    print(format_report(differences), file=out)
+    return 1 if differences else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Serving an app on a production WSGI server (waitress: threaded, pure Python, no C build step)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TextIO
+
+from flask import Flask
+from waitress.server import create_server
+
+from .. import __version__
+from ..domain.sandbox import Sandbox
+from .app import API_PREFIX
+
+
+def banner(sandbox: Sandbox, base_url: str) -> str:
+    """What a user needs to start: where to point a client and which demo credentials to use."""
+    world = sandbox.world
+    lines = [
+        f"dsco-sandbox {__version__}: the Dsco v3 Conversation API, simulated",
+        f"  base URL       {base_url}{API_PREFIX}",
+        f"  token URL      {base_url}{API_PREFIX}/oauth2/token",
+        f"  control plane  {base_url}/_sandbox/health",
+        f"  world          {len(world.accounts)} accounts, {len(world.orders)} orders",
+        "  demo credentials (client_id / client_secret, legacy bearer token):",
+    ]
+    for account in world.accounts.values():
+        lines.append(
+            f"    {account.role:<8} {account.id:<8} {account.name:<18} "
+            f"{account.client_id} / {account.client_secret}   {account.legacy_token}"
+        )
+    lines.append("  stop with Ctrl+C")
+    return "\n".join(lines)
+
+
+def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.stdout) -> int:
+    server = create_server(app, host=host, port=port, threads=threads, ident="dsco-sandbox")
+    actual_port = getattr(server, "effective_port", port)
+    shown_host = f"[{host}]" if ":" in host else host
+    sandbox: Sandbox = app.extensions["dsco_sandbox"]
+    print(banner(sandbox, f"http://{shown_host}:{actual_port}"), file=out, flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)  # a container or CI stopping us: shut down cleanly
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,82 @@
+"""The wheel carries contracts/, fixtures/ and scenarios/, so an installed sandbox needs no checkout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from cli_support import REPO
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return next(out.glob("dsco_sandbox-*.whl"))
+
+
+def test_the_wheel_carries_the_data_folders(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "simulator/_data/contracts/openapi.yaml" in names
+    assert "simulator/_data/contracts/schemas/conversation.json" in names
+    assert "simulator/_data/contracts/world.schema.json" in names
+    assert "simulator/_data/fixtures/default-world.json" in names
+    assert any(name.startswith("simulator/_data/scenarios/") for name in names)
+
+
+def test_the_installed_wheel_validates_from_any_directory(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    # The installed copy comes first on the path, so the source tree is not what gets imported.
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import simulator, sys; sys.argv[0] = 'dsco-sandbox'; print(simulator.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert result.stdout.strip().startswith(str(target))
+    body = json.dumps({"title": "x" * 51})
+    result = subprocess.run(
+        [sys.executable, "-m", "simulator", "validate", "createConversation", "-"],
+        input=body,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout.strip() == "title: 51 characters, at most 50 allowed"
