@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TextIO
 
 from . import __version__
@@ -15,14 +16,16 @@ from .contract_diff import diff_specs, format_report, load_spec
 from .domain.config import SandboxConfig
 from .resources import data_dir
 
-SUCCESS_STATUS = {
-    "getAccessToken": 200,
-    "createConversation": 201,
-    "updateConversation": 200,
-    "getConversations": 200,
-    "addConversationMessage": 201,
-    "getConversationMessages": 200,
-}
+SUCCESS_STATUS = MappingProxyType(
+    {
+        "getAccessToken": 200,
+        "createConversation": 201,
+        "updateConversation": 200,
+        "getConversations": 200,
+        "addConversationMessage": 201,
+        "getConversationMessages": 200,
+    }
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,15 +26,17 @@ from .domain.clock import parse_rfc3339
 from .resources import data_dir
 
 DATE_TIME_EXAMPLE = "2023-05-01T09:29:55Z"
-_JSON_TYPE_NAMES = {
-    "object": "an object",
-    "array": "an array",
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean (true or false)",
-    "null": "null",
-}
+_JSON_TYPE_NAMES = MappingProxyType(
+    {
+        "object": "an object",
+        "array": "an array",
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "a boolean (true or false)",
+        "null": "null",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 import faker
@@ -166,22 +167,26 @@ def _line(line_number: int, item: Json, quantity: int) -> Json:
 
 # --- what the generator needs to know about the named accounts -----------------------------------
 
-_ACCOUNT_CODES = {"1000001": "NW", "1000002": "CM", "2000001": "ACME", "2000002": "GLX"}
+_ACCOUNT_CODES = MappingProxyType({"1000001": "NW", "1000002": "CM", "2000001": "ACME", "2000002": "GLX"})
 """Short prefixes for the human-readable numbers an account issues (order, invoice, return numbers)."""
 
-_HOUSE_BRANDS = {"2000001": "Acme", "2000002": "Globex"}
+_HOUSE_BRANDS = MappingProxyType({"2000001": "Acme", "2000002": "Globex"})
 """Each supplier sells its own brand next to a couple of generated ones."""
 
-_BRAND_SUFFIXES = {
-    "2000001": (" & Co.", " Outfitters", " Athletics", " Basics"),
-    "2000002": (" Home", " Kitchen", " & Co.", " Living"),
-}
+_BRAND_SUFFIXES = MappingProxyType(
+    {
+        "2000001": (" & Co.", " Outfitters", " Athletics", " Basics"),
+        "2000002": (" Home", " Kitchen", " & Co.", " Living"),
+    }
+)
 """Generated brands are a surname plus a suffix that fits what the supplier sells."""
 
-_SUPPLIER_CATEGORIES = {
-    "2000001": ("footwear", "socks", "apparel", "bags"),
-    "2000002": ("kitchen", "home", "books"),
-}
+_SUPPLIER_CATEGORIES = MappingProxyType(
+    {
+        "2000001": ("footwear", "socks", "apparel", "bags"),
+        "2000002": ("kitchen", "home", "books"),
+    }
+)
 """What each supplier sells; Globex carries books so the world also exercises ISBN lookups."""
 
 _GENDERS = ("Men's", "Women's", "Kids'")
@@ -262,15 +267,17 @@ def _draw_title(category: _Category, fake: Faker, rng: random.Random, brands: Se
     return category.title(fake, rng, rng.choice(brands), fake.safe_color_name().title())
 
 
-_CATEGORIES = {
-    "footwear": _Category("SHO", _footwear),
-    "socks": _Category("SCK", _socks),
-    "apparel": _Category("APP", _apparel),
-    "bags": _Category("BAG", _bags),
-    "kitchen": _Category("KIT", _kitchen),
-    "home": _Category("HOM", _home),
-    "books": _Category("BK", _books, book=True),
-}
+_CATEGORIES = MappingProxyType(
+    {
+        "footwear": _Category("SHO", _footwear),
+        "socks": _Category("SCK", _socks),
+        "apparel": _Category("APP", _apparel),
+        "bags": _Category("BAG", _bags),
+        "kitchen": _Category("KIT", _kitchen),
+        "home": _Category("HOM", _home),
+        "books": _Category("BK", _books, book=True),
+    }
+)
 
 
 # --- the generator -------------------------------------------------------------------------------

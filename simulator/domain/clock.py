@@ -20,8 +20,12 @@ from typing import Protocol
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# RFC 3339 date-time: full date, 'T', time with optional fraction, and a mandatory offset.
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# RFC 3339 date-time: full date, 'T', time with optional fraction, and a mandatory offset. ASCII
+# digits only (``\d`` would also take other scripts' digits) and matched with ``fullmatch`` (``$``
+# would let a trailing newline through).
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 class Clock(Protocol):
@@ -44,7 +48,9 @@ class ControllableClock:
 
     Unfrozen, it runs at real speed from wherever it was last set; frozen, it only moves when told.
     It never hands out a time earlier than one it handed out before unless someone sets it back on
-    purpose, so ``lastUpdate`` stays monotonic in ordinary use.
+    purpose (``set`` or a negative ``advance``), even if the source clock steps back (an NTP
+    correction), so ``lastUpdate`` stays monotonic in ordinary use. Every time it hands out is a
+    whole millisecond, whatever the source's resolution.
     """
 
     def __init__(self, source: Clock | None = None, *, frozen_at: int | None = None) -> None:
@@ -52,6 +58,7 @@ class ControllableClock:
         self._lock = threading.Lock()
         self._offset = 0
         self._frozen_at: int | None = None
+        self._floor: int | None = None  # the latest time handed out while running
         if frozen_at is not None:
             self._frozen_at = _to_millis(frozen_at)
 
@@ -63,14 +70,23 @@ class ControllableClock:
         with self._lock:
             if self._frozen_at is not None:
                 return self._frozen_at
-            return self._source.now() + self._offset
+            return self._running_now()
+
+    def _running_now(self) -> int:
+        """The running time (caller holds the lock): source plus offset, never below the floor."""
+        current = _to_millis(self._source.now() + self._offset)
+        if self._floor is not None and current < self._floor:
+            current = self._floor
+        self._floor = current
+        return current
 
     def freeze(self, frozen: bool = True) -> None:
         with self._lock:
             if frozen and self._frozen_at is None:
-                self._frozen_at = self._source.now() + self._offset
+                self._frozen_at = self._running_now()
             elif not frozen and self._frozen_at is not None:
                 self._offset = self._frozen_at - self._source.now()
+                self._floor = self._frozen_at
                 self._frozen_at = None
 
     def set(self, instant: int) -> None:
@@ -80,6 +96,7 @@ class ControllableClock:
                 self._frozen_at = instant
             else:
                 self._offset = instant - self._source.now()
+                self._floor = instant
 
     def advance(self, micros: int) -> None:
         micros = _to_millis(micros)
@@ -87,7 +104,9 @@ class ControllableClock:
             if self._frozen_at is not None:
                 self._frozen_at += micros
             else:
+                start = self._running_now()
                 self._offset += micros
+                self._floor = start + micros
 
 
 def _to_millis(micros: int) -> int:
@@ -95,26 +114,38 @@ def _to_millis(micros: int) -> int:
 
 
 def parse_rfc3339(text: str) -> int | None:
-    """Parse an RFC 3339 date-time into epoch microseconds, or ``None`` when it is not one."""
-    match = _RFC3339.match(text)
+    """Parse an RFC 3339 date-time into epoch microseconds, or ``None`` when it is not one.
+
+    Fractions of any length are accepted and truncated to the microsecond. A leap second
+    (``:60``) is accepted only where one can occur, at 23:59:60 UTC (after applying the offset),
+    and counts as the last instant of 23:59:59, because the epoch scale has no leap seconds.
+    """
+    match = _RFC3339.fullmatch(text)
     if match is None:
         return None
     year, month, day, hour, minute, second = (int(match.group(i)) for i in range(1, 7))
     fraction = match.group(7) or ""
     offset = match.group(8)
+    if second > 60:
+        return None
     try:
         base = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except ValueError:
-        return None
-    if second > 60:
         return None
     if offset not in ("Z", "z"):
         sign = 1 if offset[0] == "+" else -1
         hours, minutes = int(offset[1:3]), int(offset[4:6])
         if hours > 23 or minutes > 59:
             return None
-        base -= sign * timedelta(hours=hours, minutes=minutes)
+        try:
+            base -= sign * timedelta(hours=hours, minutes=minutes)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            return None
+    if second == 60 and (base.hour, base.minute) != (23, 59):
+        return None
     micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    if second == 60:
+        micros = MICROS - 1  # the leap second is squeezed into the last microsecond of the day
     return (base - _EPOCH) // timedelta(microseconds=1) + micros
 
 

@@ -12,8 +12,8 @@ the last page").
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections import deque
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -44,7 +44,7 @@ class ScrollRegistry(Generic[T]):
         self._rng = rng
         self._scrolls: dict[str, _Scroll[T]] = {}
         self._cursors: dict[str, tuple[str, int]] = {}  # scrollId -> (scroll key, offset)
-        self._expiry: deque[tuple[int, str]] = deque()
+        self._expiry: list[tuple[int, str]] = []  # a heap: the next scroll to expire comes first
 
     def clear(self) -> None:
         self._scrolls.clear()
@@ -57,11 +57,18 @@ class ScrollRegistry(Generic[T]):
     def open(
         self, owner: str, operation: str, items: tuple[T, ...], page_size: int, now: int, ttl: int
     ) -> Page[T]:
-        """Freeze ``items`` and return the first page."""
+        """Freeze ``items`` and return the first page.
+
+        A result that fits on a first page that is not full has no next page, so nothing is kept.
+        """
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size}")
         self._expire(now)
+        if len(items) < page_size:
+            return Page(items, None)
         key = self._token()
         self._scrolls[key] = _Scroll(owner, operation, items, page_size, now + ttl)
-        self._expiry.append((now + ttl, key))
+        heapq.heappush(self._expiry, (now + ttl, key))
         return self._page(key, 0)
 
     def next(self, scroll_id: str, owner: str, operation: str, now: int) -> Page[T]:
@@ -69,7 +76,13 @@ class ScrollRegistry(Generic[T]):
         self._expire(now)
         cursor = self._cursors.get(scroll_id)
         scroll = self._scrolls.get(cursor[0]) if cursor else None
-        if cursor is None or scroll is None or scroll.owner != owner or scroll.operation != operation:
+        if (
+            cursor is None
+            or scroll is None
+            or scroll.expires_at <= now
+            or scroll.owner != owner
+            or scroll.operation != operation
+        ):
             raise NotFound.at(
                 "scrollId",
                 f"{scroll_id!r} is not an open scroll of yours (scrolls expire 5 minutes of sandbox time "
@@ -91,9 +104,10 @@ class ScrollRegistry(Generic[T]):
         return f"{self._rng.getrandbits(128):032x}"
 
     def _expire(self, now: int) -> None:
-        """Drop every scroll whose time is up (amortised: the deque is in expiry order)."""
+        """Drop every scroll whose time is up (amortised: the heap yields the earliest expiry first,
+        whatever order the scrolls were opened in, so a clock set back cannot hide one)."""
         while self._expiry and self._expiry[0][0] <= now:
-            _, key = self._expiry.popleft()
+            _, key = heapq.heappop(self._expiry)
             self._scrolls.pop(key, None)
         if len(self._cursors) > 4 * len(self._scrolls) + 64:
             self._cursors = {t: c for t, c in self._cursors.items() if c[0] in self._scrolls}

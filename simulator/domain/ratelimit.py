@@ -2,6 +2,8 @@
 
 A sliding one-second window of sandbox time, so a frozen clock makes the sixth call in the same
 instant fail deterministically and advancing the clock by a second lets calls through again.
+Setting the clock back forgets the calls that now lie in the future, so it cannot lock an account
+out for as long as the clock was moved. A refused call is not counted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class RateLimiter:
     def check(self, account_id: str, operation: str, now: int) -> None:
         """Record a call, or raise :class:`RateLimited` with the seconds until one is allowed."""
         window = self._calls.setdefault((account_id, operation), deque())
+        while window and window[-1] > now:  # the clock was set back: those calls are in its future
+            window.pop()
         while window and window[0] <= now - MICROS:
             window.popleft()
         if len(window) >= self.per_second:

@@ -34,7 +34,7 @@ class Store(Protocol):
     ) -> Conversation | None: ...
     def add_message(self, message: Message) -> None: ...
     def message(self, message_id: str) -> Message | None: ...
-    def messages_in(self, conversation_id: str) -> list[Message]: ...
+    def messages_in(self, conversation_id: str) -> list[Message]: ...  # (create_time, seq) order
     def conversations_of(
         self, account_id: str, since: int | None, until: int | None
     ) -> Iterator[Conversation]: ...
@@ -81,7 +81,7 @@ class MemoryStore:
         self._by_reference: dict[tuple[Role, str, str], str] = {}
         self._conversations_by_account: dict[str, _TimeIndex] = {}
         self._messages_by_account: dict[str, _TimeIndex] = {}
-        self._messages_by_conversation: dict[str, list[str]] = {}
+        self._messages_by_conversation: dict[str, _TimeIndex] = {}
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -94,7 +94,7 @@ class MemoryStore:
         key = (conversation.create_time, conversation.seq)
         for account_id in (conversation.retailer_id, conversation.supplier_id):
             self._conversations_by_account.setdefault(account_id, _TimeIndex()).add(key, conversation.id)
-        self._messages_by_conversation[conversation.id] = []
+        self._messages_by_conversation.setdefault(conversation.id, _TimeIndex())
         self._seq = max(self._seq, conversation.seq)
 
     def replace_conversation(self, conversation: Conversation) -> None:
@@ -138,14 +138,16 @@ class MemoryStore:
         key = (message.create_time, message.seq)
         for account_id in (message.sender_id, message.recipient_id):
             self._messages_by_account.setdefault(account_id, _TimeIndex()).add(key, message.id)
-        self._messages_by_conversation.setdefault(message.conversation_id, []).append(message.id)
+        self._messages_by_conversation.setdefault(message.conversation_id, _TimeIndex()).add(key, message.id)
         self._seq = max(self._seq, message.seq)
 
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
 
     def messages_in(self, conversation_id: str) -> list[Message]:
-        return [self._messages[i] for i in self._messages_by_conversation.get(conversation_id, [])]
+        """The conversation's messages in (create_time, seq) order, the order every list call uses."""
+        index = self._messages_by_conversation.get(conversation_id)
+        return [] if index is None else [self._messages[i] for i in index.between(None, None)]
 
     def messages_of(self, account_id: str, since: int | None, until: int | None) -> Iterator[Message]:
         index = self._messages_by_account.get(account_id)

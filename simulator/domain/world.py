@@ -7,7 +7,7 @@ every reference points at an account that exists).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -103,7 +103,8 @@ def load_world(document: Mapping[str, Any]) -> World:
     """
     problems: list[Problem] = []
     accounts: dict[str, Account] = {}
-    for i, raw in enumerate(document.get("accounts", [])):
+    account_list: list[Account] = []
+    for raw in document.get("accounts", []):
         hook = raw.get("webhook")
         account = Account(
             id=raw["dscoAccountId"],
@@ -114,11 +115,11 @@ def load_world(document: Mapping[str, Any]) -> World:
             legacy_token=raw["legacyToken"],
             webhook=Webhook(hook["url"], hook["secret"]) if hook else None,
         )
-        if account.id in accounts:
-            problems.append(Problem(f"accounts[{i}].dscoAccountId", f"duplicate account {account.id!r}"))
-        accounts[account.id] = account
-    _require_unique(problems, accounts.values(), "clientId", lambda a: a.client_id)
-    _require_unique(problems, accounts.values(), "legacyToken", lambda a: a.legacy_token)
+        account_list.append(account)
+        accounts.setdefault(account.id, account)
+    _require_unique(problems, "accounts[{}].dscoAccountId", [a.id for a in account_list])
+    _require_unique(problems, "accounts[{}].clientId", [a.client_id for a in account_list])
+    _require_unique(problems, "accounts[{}].legacyToken", [a.legacy_token for a in account_list])
 
     def check_account(path: str, account_id: str | None, role: Role | None = None) -> None:
         if account_id is None:
@@ -130,6 +131,7 @@ def load_world(document: Mapping[str, Any]) -> World:
             problems.append(Problem(path, f"account {account_id!r} is a {account.role}, expected a {role}"))
 
     partners: dict[tuple[str, str], TradingPartner] = {}
+    partner_list: list[TradingPartner] = []
     for i, raw in enumerate(document.get("tradingPartners", [])):
         partner = TradingPartner(
             raw["dscoAccountId"], raw["partnerDscoAccountId"], raw["tradingPartnerId"], raw["name"]
@@ -139,9 +141,27 @@ def load_world(document: Mapping[str, Any]) -> World:
         owner, other = accounts.get(partner.owner_id), accounts.get(partner.partner_id)
         if owner and other and owner.role == other.role:
             problems.append(
-                Problem(f"tradingPartners[{i}]", "a trading partnership joins a retailer and a supplier")
+                Problem(
+                    f"tradingPartners[{i}]",
+                    f"a trading partnership joins a retailer and a supplier, but {owner.id!r} and "
+                    f"{other.id!r} are both {owner.role}s",
+                )
             )
-        partners[(partner.owner_id, partner.partner_id)] = partner
+        partner_list.append(partner)
+        partners.setdefault((partner.owner_id, partner.partner_id), partner)
+    # One name per partner, and one partner per name: otherwise a trading-partner id is ambiguous.
+    _require_unique(
+        problems,
+        "tradingPartners[{}].partnerDscoAccountId",
+        [(p.owner_id, p.partner_id) for p in partner_list],
+        lambda pair: f"account {pair[0]!r} already names a partner {pair[1]!r}",
+    )
+    _require_unique(
+        problems,
+        "tradingPartners[{}].tradingPartnerId",
+        [(p.owner_id, p.trading_partner_id) for p in partner_list],
+        lambda pair: f"account {pair[0]!r} already uses the trading partner id {pair[1]!r}",
+    )
 
     orders: list[Order] = []
     for i, raw in enumerate(document.get("orders", [])):
@@ -158,6 +178,7 @@ def load_world(document: Mapping[str, Any]) -> World:
             )
             for line in raw["lines"]
         )
+        _require_unique(problems, f"orders[{i}].lines[{{}}].lineNumber", [line.line_number for line in lines])
         orders.append(
             Order(
                 dsco_order_id=raw["dscoOrderId"],
@@ -169,7 +190,7 @@ def load_world(document: Mapping[str, Any]) -> World:
                 supplier_order_number=raw.get("supplierOrderNumber"),
             )
         )
-    _require_unique(problems, orders, "orders.dscoOrderId", lambda o: o.dsco_order_id)
+    _require_unique(problems, "orders[{}].dscoOrderId", [o.dsco_order_id for o in orders])
 
     objects: dict[str, list[BusinessObject]] = {}
     for kind, collection, key in (
@@ -188,7 +209,7 @@ def load_world(document: Mapping[str, Any]) -> World:
                 if k not in ("dscoSupplierId", "dscoRetailerId", "title") and isinstance(v, str)
             }
             found.append(BusinessObject(kind, ids, raw["dscoSupplierId"], raw.get("dscoRetailerId")))  # type: ignore[arg-type]
-        _require_unique(problems, found, f"{collection}.{key}", lambda o, key=key: o.ids[key])
+        _require_unique(problems, f"{collection}[{{}}].{key}", [o.ids.get(key) for o in found])
         objects[kind] = found
 
     if problems:
@@ -196,10 +217,18 @@ def load_world(document: Mapping[str, Any]) -> World:
     return World(accounts, partners, orders, objects, dict(document))
 
 
-def _require_unique(problems: list[Problem], things: Iterable[Any], what: str, key: Any) -> None:
-    seen: set[str] = set()
-    for thing in things:
-        value = key(thing)
+def _require_unique(
+    problems: list[Problem],
+    path: str,
+    values: Iterable[Any],
+    describe: Callable[[Any], str] | None = None,
+) -> None:
+    """Add a problem at ``path.format(index)`` for every value that repeats an earlier one."""
+    seen: set[Any] = set()
+    for i, value in enumerate(values):
+        if value is None:
+            continue
         if value in seen:
-            problems.append(Problem(what, f"{value!r} appears more than once"))
+            message = describe(value) if describe else f"{value!r} appears more than once"
+            problems.append(Problem(path.format(i), message))
         seen.add(value)
