@@ -79,7 +79,9 @@ def test_one_of_failures_explain_the_branch_the_payload_meant(contract: Contract
     body = {"title": "t", "type": {"type": "customer_care"}}
     assert messages(contract, "createConversation", body) == ["type.consumerId: required field is missing"]
     body = {"title": "t", "context": {"type": "contract"}}
-    assert messages(contract, "createConversation", body) == ["context.dscoContractId: required field is missing"]
+    assert messages(contract, "createConversation", body) == [
+        "context.dscoContractId: required field is missing"
+    ]
     body = {"title": "t", "context": {"type": "order", "lineItem": {"upc": "12"}}}
     assert messages(contract, "createConversation", body) == [
         "context.lineItem.upc: '12' does not match the pattern ^(\\d{6}|\\d{12})$"
@@ -127,7 +129,8 @@ def test_rfc3339_date_times_are_accepted(contract: Contract, value: str) -> None
 
 
 @pytest.mark.parametrize(
-    "value", ["2023-05-01", "2023-05-01 09:29:55Z", "2023-05-01T09:29:55", "2023-02-30T00:00:00Z", "yesterday"]
+    "value",
+    ["2023-05-01", "2023-05-01 09:29:55Z", "2023-05-01T09:29:55", "2023-02-30T00:00:00Z", "yesterday"],
 )
 def test_date_time_format_is_enforced(contract: Contract, value: str) -> None:
     assert messages(contract, "getConversations", {"createdSince": value}) == [
