@@ -6,12 +6,14 @@ one of that order's lines. Other contexts resolve against the world when it hold
 kind, and are checked for shape only when it holds none, so a small custom world still works.
 
 The stored context is what the caller sent, completed with the identifiers of the object it
-resolved to, so that the other party sees the order under its own numbers too.
+resolved to, so that the other party sees the order under its own numbers too. Fields a context
+shape does not define are dropped, as production ignores them: they are never stored or echoed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from .errors import InvalidRequest
@@ -19,13 +21,29 @@ from .models import ITEM_ID_FIELDS, BusinessObject, Order, OrderLine
 from .world import World
 
 ORDER_ID_FIELDS = ("dscoOrderId", "poNumber", "supplierOrderNumber", "consumerOrderNumber")
-_ORDER_ATTRS = {
-    "dscoOrderId": "dsco_order_id",
-    "poNumber": "po_number",
-    "supplierOrderNumber": "supplier_order_number",
-    "consumerOrderNumber": "consumer_order_number",
-}
+_ORDER_ATTRS: Mapping[str, str] = MappingProxyType(
+    {
+        "dscoOrderId": "dsco_order_id",
+        "poNumber": "po_number",
+        "supplierOrderNumber": "supplier_order_number",
+        "consumerOrderNumber": "consumer_order_number",
+    }
+)
 _RETURN_ID_FIELDS = ("dscoReturnId", "supplierReturnNumber", "retailerReturnNumber")
+_INVOICE_FIELDS = ("dscoInvoiceId", "invoiceId", "poNumber", "supplierOrderNumber", "consumerOrderNumber")
+# The fields each context shape defines (besides ``type``), as the contract's context schemas do.
+_CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "account": (),
+        "order": (*ORDER_ID_FIELDS, "lineItem"),
+        "catalog": ITEM_ID_FIELDS,
+        "inventory": ITEM_ID_FIELDS,
+        "contract": ("dscoContractId",),
+        "invoice": _INVOICE_FIELDS,
+        "return": (*_RETURN_ID_FIELDS, "dscoOrderId", "poNumber"),
+    }
+)
+_LINE_ITEM_FIELDS = (*ITEM_ID_FIELDS, "lineNumber", "consumerLineNumber")
 
 
 def resolve_context(
@@ -35,6 +53,7 @@ def resolve_context(
     if context is None:
         return {"type": "account"}
     kind = context["type"]
+    context = _known(context, ("type", *_CONTEXT_FIELDS.get(kind, ())))
     if kind == "order":
         return _order_context(world, context, retailer_id, supplier_id)
     if kind in ("catalog", "inventory"):
@@ -59,6 +78,11 @@ def resolve_context(
         obj = _resolve_object(world, "return", given, retailer_id, supplier_id, "return")
         return _completed(context, obj, ("dscoReturnId", "dscoOrderId", "poNumber"))
     return dict(context)
+
+
+def _known(fields: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """Only the fields a shape defines: unknown ones are ignored, never stored."""
+    return {name: fields[name] for name in names if name in fields}
 
 
 def _given(context: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:
@@ -163,7 +187,7 @@ def _line_item(order: Order, wanted: Mapping[str, Any]) -> dict[str, Any]:
             code="line_item_not_found",
         )
     line = found[0]
-    result = dict(wanted)
+    result = _known(wanted, _LINE_ITEM_FIELDS)
     result.update(line.ids)
     result["lineNumber"] = line.line_number
     if line.consumer_line_number is not None:

@@ -328,12 +328,15 @@ class ConversationService:
             candidates = [single]
             if created_since is not None:
                 tests.append(lambda c: c.create_time >= created_since)
-            tests.append(lambda c: c.create_time < until)
         elif updated_since is not None:
             candidates = self.store.conversations_of(caller.id, created_since, None)
-            tests += [lambda c: c.last_update >= updated_since, lambda c: c.last_update < until]
         else:
             candidates = self.store.conversations_of(caller.id, created_since, until)
+        # With updatedSince, until bounds the last change; otherwise the creation (as the index did).
+        if updated_since is not None:
+            tests += [lambda c: c.last_update >= updated_since, lambda c: c.last_update < until]
+        elif single is not None:
+            tests.append(lambda c: c.create_time < until)
         tests += self._party_filters(caller, body, lambda c: c.retailer_id, lambda c: c.supplier_id)
         type_ = body.get("type")
         if type_ is not None:

@@ -26,7 +26,12 @@ from ..domain.errors import (
 
 log = logging.getLogger("dsco_sandbox")
 
-_STATUS = {InvalidRequest: 400, NotFound: 404, Unauthenticated: 401, RateLimited: 429}
+_STATUS: tuple[tuple[type[SandboxError], int], ...] = (
+    (InvalidRequest, 400),
+    (NotFound, 404),
+    (Unauthenticated, 401),
+    (RateLimited, 429),
+)
 
 
 def text_response(status: int, lines: list[str] | str, headers: dict[str, str] | None = None) -> Response:
@@ -58,7 +63,7 @@ def error_response(error: SandboxError) -> Response:
         return text_response(401, lines, {"WWW-Authenticate": challenge})
     if isinstance(error, RateLimited):
         return text_response(429, lines, {"Retry-After": str(error.retry_after)})
-    status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400)
+    status = next((code for kind, code in _STATUS if isinstance(error, kind)), 400)
     return text_response(status, lines)
 
 

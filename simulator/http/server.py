@@ -41,10 +41,11 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
     actual_port = getattr(server, "effective_port", port)
     shown_host = f"[{host}]" if ":" in host else host
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
-    print(banner(sandbox, f"http://{shown_host}:{actual_port}"), file=out, flush=True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)  # a container or CI stopping us: shut down cleanly
     try:
+        # The banner comes last: once a user (or a test) reads it, a signal is handled cleanly.
+        print(banner(sandbox, f"http://{shown_host}:{actual_port}"), file=out, flush=True)
         server.run()
     except KeyboardInterrupt:
         pass

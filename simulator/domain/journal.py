@@ -1,0 +1,110 @@
+"""The journal: every API request and response, every notification and webhook attempt, in order.
+
+It answers the question integrators ask most when a test fails — "what did my code actually send,
+and what did the sandbox answer?" — without a proxy or a debugger. It is a ring buffer, so a long
+load test cannot make it grow without bound; ``seq`` keeps increasing, so a reader can ask for
+"everything after the last entry I saw" even after older entries have been dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .clock import format_rfc3339
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    time: int
+    kind: str
+    """``request``, ``notification`` or ``webhook``."""
+    account: str | None
+    operation: str | None
+    details: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "time": format_rfc3339(self.time),
+            "kind": self.kind,
+            "account": self.account,
+            "operation": self.operation,
+            **self.details,
+        }
+
+
+class Journal:
+    """A bounded, thread-safe, append-only log (written by request threads and webhook workers)."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._seq = 0
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def resize(self, size: int) -> None:
+        with self._lock:
+            self._entries = deque(self._entries, maxlen=size)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def record(
+        self,
+        kind: str,
+        time: int,
+        *,
+        account: str | None = None,
+        operation: str | None = None,
+        **details: Any,
+    ) -> JournalEntry:
+        with self._lock:
+            self._seq += 1
+            entry = JournalEntry(self._seq, time, kind, account, operation, details)
+            self._entries.append(entry)
+            return entry
+
+    def entries(
+        self,
+        *,
+        account: str | None = None,
+        operation: str | None = None,
+        kind: str | None = None,
+        since: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """Matching entries, oldest first; ``limit`` keeps the newest ones."""
+        with self._lock:
+            snapshot = list(self._entries)
+        found = [entry for entry in snapshot if _matches(entry, account, operation, kind, since, after)]
+        return found[-limit:] if limit else found
+
+    def __iter__(self) -> Iterator[JournalEntry]:
+        return iter(self.entries())
+
+
+def _matches(
+    entry: JournalEntry,
+    account: str | None,
+    operation: str | None,
+    kind: str | None,
+    since: int | None,
+    after: int | None,
+) -> bool:
+    return (
+        (account is None or entry.account == account)
+        and (operation is None or entry.operation == operation)
+        and (kind is None or entry.kind == kind)
+        and (since is None or entry.time >= since)
+        and (after is None or entry.seq > after)
+    )

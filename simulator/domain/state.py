@@ -1,0 +1,100 @@
+"""A whole sandbox as one JSON document, and back.
+
+Export captures everything that decides what the API answers next: the world, conversations and
+messages (with their reference ids), issued tokens, the clock, the settings and the id and lag
+generators. Import builds the new state completely and checks it before anything is replaced, so a
+refused document leaves the running sandbox exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+from .errors import InvalidRequest, Problem
+from .models import Conversation, Message
+from .store import MemoryStore
+from .world import World
+
+STATE_FORMAT = "dsco-sandbox-state"
+STATE_VERSION = 1
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_CONVERSATION_FIELDS = tuple((f.name, _camel(f.name)) for f in fields(Conversation))
+_MESSAGE_FIELDS = tuple((f.name, _camel(f.name)) for f in fields(Message))
+
+
+def conversation_to_json(conversation: Conversation) -> dict[str, Any]:
+    return {camel: getattr(conversation, name) for name, camel in _CONVERSATION_FIELDS}
+
+
+def message_to_json(message: Message) -> dict[str, Any]:
+    return {camel: getattr(message, name) for name, camel in _MESSAGE_FIELDS}
+
+
+def conversation_from_json(raw: Mapping[str, Any]) -> Conversation:
+    return Conversation(**{name: raw[camel] for name, camel in _CONVERSATION_FIELDS if camel in raw})
+
+
+def message_from_json(raw: Mapping[str, Any]) -> Message:
+    return Message(**{name: raw[camel] for name, camel in _MESSAGE_FIELDS if camel in raw})
+
+
+def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
+    """A fresh store holding the document's conversations and messages, after checking that they
+    fit the world and each other (ids unique, parties real, messages in existing conversations)."""
+    store = MemoryStore()
+    problems: list[Problem] = []
+    references: set[tuple[str, str, str]] = set()
+    for i, raw in enumerate(document.get("conversations", [])):
+        conversation = conversation_from_json(raw)
+        where = f"conversations[{i}]"
+        if store.conversation(conversation.id) is not None:
+            problems.append(Problem(f"{where}.id", f"{conversation.id!r} appears more than once"))
+            continue
+        for role, account_id in (
+            ("retailer", conversation.retailer_id),
+            ("supplier", conversation.supplier_id),
+        ):
+            account = world.account(account_id)
+            if account is None or account.role != role:
+                problems.append(Problem(f"{where}.{role}Id", f"{account_id!r} is not a {role} of the world"))
+        for role, owner in (("retailer", conversation.retailer_id), ("supplier", conversation.supplier_id)):
+            ref = (
+                conversation.retailer_reference_id
+                if role == "retailer"
+                else conversation.supplier_reference_id
+            )
+            if ref is not None:
+                if (role, owner, ref) in references:
+                    problems.append(
+                        Problem(f"{where}.{role}ReferenceId", f"{ref!r} is used twice by {owner}")
+                    )
+                references.add((role, owner, ref))
+        store.add_conversation(conversation)
+    for i, raw in enumerate(document.get("messages", [])):
+        message = message_from_json(raw)
+        where = f"messages[{i}]"
+        parent = store.conversation(message.conversation_id)
+        if store.message(message.id) is not None:
+            problems.append(Problem(f"{where}.id", f"{message.id!r} appears more than once"))
+        elif parent is None:
+            problems.append(
+                Problem(f"{where}.conversationId", f"no conversation {message.conversation_id!r}")
+            )
+        elif {message.sender_id, message.recipient_id} != {
+            parent.retailer_id,
+            parent.supplier_id,
+        }:
+            problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
+        else:
+            store.add_message(message)
+    if problems:
+        raise InvalidRequest(*problems, code="invalid_state")
+    return store

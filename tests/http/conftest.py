@@ -1,0 +1,59 @@
+"""Fixtures for the HTTP tests: one app per test around the default world, with a frozen clock.
+
+The app is built with the rate limit off (as DESIGN asks of test fixtures), a fixed post-processing
+lag of ``LAG`` seconds, and its clock frozen at ``START``; every request goes through
+:class:`http_support.CheckedClient`, which fails the test on any 5xx or contract break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from http_support import LAG, START, Api, CheckedClient
+
+from simulator.contract import Contract
+from simulator.domain.clock import ControllableClock
+from simulator.domain.config import SandboxConfig
+from simulator.domain.sandbox import Sandbox
+from simulator.http import ServerConfig, create_app
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return Contract()
+
+
+@pytest.fixture
+def app(contract: Contract) -> Iterator[Flask]:
+    config = SandboxConfig(rate_limit=False, lag_min=LAG, lag_max=LAG)
+    app = create_app(ServerConfig(sandbox=config), contract=contract)
+    app.test_client_class = CheckedClient
+    sandbox: Sandbox = app.extensions["dsco_sandbox"]
+    sandbox.clock.freeze()
+    sandbox.clock.set(START)
+    yield app
+
+
+@pytest.fixture
+def sandbox(app: Flask) -> Sandbox:
+    found: Sandbox = app.extensions["dsco_sandbox"]
+    return found
+
+
+@pytest.fixture
+def clock(sandbox: Sandbox) -> ControllableClock:
+    return sandbox.clock
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client: FlaskClient, sandbox: Sandbox) -> Api:
+    """Calls as any account of the default world (tokens fetched once each), plus time control."""
+    return Api(client, sandbox)

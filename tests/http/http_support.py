@@ -1,0 +1,259 @@
+"""Helpers for the HTTP tests: the default world's names, a checking test client and an API driver.
+
+Every request goes through :class:`CheckedClient`, which fails the test on any 5xx and checks every
+answer of a vendor operation against ``contracts/``: the status must be documented for that
+operation, a JSON body must match its schema, and a documented non-JSON answer must be text/plain.
+The app checks its own successful bodies too (and answers 500 on a violation), so a contract break
+anywhere surfaces as a failed test rather than a silent pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from simulator.contract import Contract
+from simulator.domain.clock import MICROS, format_rfc3339, parse_rfc3339, seconds
+from simulator.domain.sandbox import Sandbox
+
+API = "/api/v3"
+START_TEXT = "2023-05-01T10:00:00.000Z"
+_start = parse_rfc3339(START_TEXT)
+assert _start is not None
+START: int = _start
+
+# The four accounts of the default world, by client id.
+NORTHWIND = "retailer-demo"
+CONTOSO = "retailer2-demo"
+ACME = "supplier-demo"
+GLOBEX = "supplier2-demo"
+ACCOUNT_IDS = {NORTHWIND: "1000001", CONTOSO: "1000002", ACME: "2000001", GLOBEX: "2000002"}
+LEGACY_TOKENS = {who: f"{who}-token" for who in ACCOUNT_IDS}
+# Each account's trading-partner id for its default partner in these tests.
+DEFAULT_PARTNER = {
+    NORTHWIND: "aaa-bbb-ccc",
+    CONTOSO: "acme-for-contoso",
+    ACME: "NW-RETAIL",
+    GLOBEX: "NORTHWIND",
+}
+
+LAG = 1.0
+"""Post-processing lag used by the fixtures: fixed, so visibility is exact."""
+SETTLE = 6.0
+"""Seconds after which anything written is visible with the default ``until`` (lag 1 s, margin 5 s)."""
+
+OPERATIONS = {
+    "createConversation": ("POST", "/conversation"),
+    "updateConversation": ("PUT", "/conversation"),
+    "getConversations": ("POST", "/conversation/list"),
+    "addConversationMessage": ("POST", "/conversation/message"),
+    "getConversationMessages": ("POST", "/conversation/message/list"),
+}
+
+
+class CheckedClient(FlaskClient):
+    """A test client that fails on any 5xx and on any answer the contract does not allow."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        check_response(self.application, response)
+        return response
+
+
+def check_response(app: Flask, response: TestResponse) -> None:
+    text = response.get_data(as_text=True)
+    assert response.status_code < 500, f"server error {response.status}: {text}"
+    request = response.request
+    if not request.path.startswith(API):
+        return
+    contract: Contract = app.extensions["dsco_contract"]
+    route = request.path[len(API) :]
+    matched = next(
+        (op for op in contract.operations.values() if op.method == request.method and op.path == route),
+        None,
+    )
+    if matched is None:
+        return
+    status = str(response.status_code)
+    assert status in matched.responses, (
+        f"{matched.operation_id} answered {status}, which its contract does not document: {text}"
+    )
+    if matched.responses[status] is not None:
+        assert response.mimetype == "application/json", f"{matched.operation_id} {status}: {text}"
+        violations = contract.validate_response(matched.operation_id, response.status_code, response.json)
+        assert not violations, f"{matched.operation_id} {status} breaks the contract: {violations}"
+    else:
+        assert response.mimetype == "text/plain", f"{matched.operation_id} {status}: {response.mimetype}"
+
+
+def iso(micros: int) -> str:
+    return format_rfc3339(micros)
+
+
+def error_lines(response: TestResponse) -> list[str]:
+    """The problems of a text/plain error answer, one per line."""
+    assert response.mimetype == "text/plain", response.mimetype
+    return response.get_data(as_text=True).strip().splitlines()
+
+
+class Api:
+    """Calls of the vendor API as one of the default world's accounts, plus control of time."""
+
+    def __init__(self, client: FlaskClient, sandbox: Sandbox) -> None:
+        self.client = client
+        self.sandbox = sandbox
+        self._tokens: dict[str, str] = {}
+
+    # --- time --------------------------------------------------------------------------------
+    def now(self) -> int:
+        return self.sandbox.clock.now()
+
+    def now_iso(self, offset: float = 0.0) -> str:
+        return iso(self.now() + seconds(offset))
+
+    def advance(self, secs: float) -> None:
+        self.sandbox.clock.advance(seconds(secs))
+
+    def settle(self) -> None:
+        """Let everything written so far become visible to list calls with the default ``until``."""
+        self.advance(SETTLE)
+
+    # --- credentials -------------------------------------------------------------------------
+    def fetch_token(self, who: str, secret: str | None = None) -> TestResponse:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": who,
+            "client_secret": secret or f"{who}-secret",
+        }
+        return self.client.post(f"{API}/oauth2/token", data=form)
+
+    def token(self, who: str) -> str:
+        if who not in self._tokens:
+            response = self.fetch_token(who)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            self._tokens[who] = response.json["access_token"]  # type: ignore[index]
+        return self._tokens[who]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"bearer {self.token(who)}"}
+
+    # --- raw calls ---------------------------------------------------------------------------
+    def call(self, operation: str, who: str, body: Any, **kwargs: Any) -> TestResponse:
+        method, path = OPERATIONS[operation]
+        headers = {**self.auth(who), **kwargs.pop("headers", {})}
+        return self.client.open(f"{API}{path}", method=method, json=body, headers=headers, **kwargs)
+
+    def create(self, who: str, body: Mapping[str, Any]) -> TestResponse:
+        return self.call("createConversation", who, dict(body))
+
+    def update(self, who: str, body: Mapping[str, Any]) -> TestResponse:
+        return self.call("updateConversation", who, dict(body))
+
+    def post_message(self, who: str, body: Mapping[str, Any]) -> TestResponse:
+        return self.call("addConversationMessage", who, dict(body))
+
+    def list_conversations(self, who: str, body: Mapping[str, Any] | None = None) -> TestResponse:
+        return self.call("getConversations", who, dict(body or {}))
+
+    def list_messages(self, who: str, body: Mapping[str, Any] | None = None) -> TestResponse:
+        return self.call("getConversationMessages", who, dict(body or {}))
+
+    # --- checked shortcuts -------------------------------------------------------------------
+    def conversation(self, who: str = NORTHWIND, **fields: Any) -> dict[str, Any]:
+        """Create a conversation (with the caller's default partner unless told) and return it."""
+        body: dict[str, Any] = {"title": "A question"}
+        if "otherPartyDscoAccountId" not in fields:
+            body["otherPartyTradingPartnerId"] = DEFAULT_PARTNER[who]
+        body.update(fields)
+        response = self.create(who, body)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return _json_object(response)
+
+    def customer_care(self, consumer_id: str = "12345", **fields: Any) -> dict[str, Any]:
+        fields.setdefault("type", {"type": "customer_care", "consumerId": consumer_id})
+        return self.conversation(NORTHWIND, **fields)
+
+    def message(self, who: str, conversation_id: str, text: str = "Hello") -> dict[str, Any]:
+        response = self.post_message(who, {"dscoConversationId": conversation_id, "message": text})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return _json_object(response)
+
+    def changed(self, who: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        response = self.update(who, body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return _json_object(response)
+
+    def conversations(self, who: str, body: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """All conversations a query finds (following scrollIds)."""
+        return self._all("getConversations", "conversations", who, body)
+
+    def messages(self, who: str, body: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """All messages a query finds (following scrollIds)."""
+        return self._all("getConversationMessages", "messages", who, body)
+
+    def conversation_ids(self, who: str, body: Mapping[str, Any] | None = None) -> list[str]:
+        return [c["id"] for c in self.conversations(who, body)]
+
+    def message_ids(self, who: str, body: Mapping[str, Any] | None = None) -> list[str]:
+        return [m["dscoMessageId"] for m in self.messages(who, body)]
+
+    def _all(
+        self, operation: str, key: str, who: str, body: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = dict(body or {})
+        for _ in range(1000):
+            response = self.call(operation, who, request)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            page = _json_object(response)
+            found.extend(page[key])
+            if "scrollId" not in page:
+                return found
+            request = {"scrollId": page["scrollId"]}
+        raise AssertionError("a scroll that never ends")
+
+    def snapshot(self) -> str:
+        """Everything every account can see, for checking that a refused request changed nothing."""
+        self.advance(SETTLE)
+        seen = {
+            who: (
+                self.conversations(who, {"test": "all"}),
+                self.messages(who, {"test": "all"}),
+            )
+            for who in ACCOUNT_IDS
+        }
+        return json.dumps({"counts": self.sandbox.store.counts(), "seen": seen}, sort_keys=True)
+
+
+def _json_object(response: TestResponse) -> dict[str, Any]:
+    body = response.json
+    assert isinstance(body, dict), body
+    return body
+
+
+__all__ = [
+    "ACCOUNT_IDS",
+    "ACME",
+    "API",
+    "CONTOSO",
+    "DEFAULT_PARTNER",
+    "GLOBEX",
+    "LAG",
+    "LEGACY_TOKENS",
+    "MICROS",
+    "NORTHWIND",
+    "OPERATIONS",
+    "SETTLE",
+    "START",
+    "START_TEXT",
+    "Api",
+    "CheckedClient",
+    "check_response",
+    "error_lines",
+    "iso",
+]
