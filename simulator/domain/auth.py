@@ -41,7 +41,9 @@ class Authenticator:
                 "grant_type", f"{form['grant_type']!r} is not supported; use 'client_credentials'"
             )
         account = self.world.account_by_client_id(form["client_id"])
-        if account is None or not hmac.compare_digest(account.client_secret, form["client_secret"]):
+        if account is None or not hmac.compare_digest(
+            account.client_secret.encode(), form["client_secret"].encode()
+        ):
             raise InvalidClient.at("client_id", "unknown client_id or wrong client_secret")
         self._forget_expired(now)
         token = IssuedToken(

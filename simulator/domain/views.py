@@ -32,7 +32,7 @@ def conversation_view(world: World, conversation: Conversation, viewer_id: str) 
         view["dscoSupplierTradingPartnerId"] = p.trading_partner_id
         view["dscoSupplierTradingPartnerName"] = p.name
     view["status"] = c.status
-    view["context"] = c.context
+    view["context"] = _copy(c.context)  # a caller mutating its answer must not touch the store
     if c.initial_message is not None:
         view["initialMessage"] = {"message": c.initial_message}
     if c.due_date is not None:
@@ -86,3 +86,12 @@ def _type(c: Conversation) -> dict[str, Any]:
     if c.kind == "customer_care":
         return {"type": "customer_care", "consumerId": c.consumer_id}
     return {"type": "standard"}
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON data (several times faster than ``copy.deepcopy`` for this shape)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value

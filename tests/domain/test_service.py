@@ -152,3 +152,13 @@ def test_reset_empties_the_store_but_keeps_the_clock(sandbox: Sandbox, retailer:
     sandbox.reset()
     assert sandbox.store.counts() == (0, 0)
     assert sandbox.clock.now() == T0 + seconds(30)
+
+
+def test_changing_a_returned_conversation_does_not_change_the_stored_one(
+    sandbox: Sandbox, retailer: Account
+) -> None:
+    created = create(sandbox, retailer, context={"type": "order", "poNumber": "123-456-789"})
+    created["context"]["poNumber"] = "changed by the caller"
+    stored = sandbox.store.conversation(created["id"])
+    assert stored is not None
+    assert stored.context["poNumber"] == "123-456-789"

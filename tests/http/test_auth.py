@@ -34,7 +34,12 @@ def test_every_account_of_the_default_world_can_get_a_token(api: Api, who: str) 
 
 @pytest.mark.parametrize(
     ("client_id", "client_secret"),
-    [(NORTHWIND, "wrong"), ("nobody", "retailer-demo-secret"), (NORTHWIND, "supplier-demo-secret")],
+    [
+        (NORTHWIND, "wrong"),
+        ("nobody", "retailer-demo-secret"),
+        (NORTHWIND, "supplier-demo-secret"),
+        (NORTHWIND, "s\u00e9cret-\u2603"),
+    ],
 )
 def test_wrong_client_credentials_are_401_invalid_client(
     api: Api, client_id: str, client_secret: str
@@ -193,3 +198,10 @@ def test_an_unauthenticated_create_changes_nothing(api: Api) -> None:
     )
     assert response.status_code == 401
     assert api.snapshot() == before
+
+
+def test_a_token_request_over_one_mebibyte_is_413(api: Api) -> None:
+    body = "grant_type=client_credentials&client_id=" + "x" * (1024 * 1024)
+    response = api.client.post(TOKEN_URL, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.mimetype == "text/plain"
