@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import sys
 from collections.abc import Sequence
@@ -69,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--threads", type=_positive_int, default=8, help="worker threads (default: %(default)s)"
     )
+    serve.add_argument(
+        "--state-file",
+        type=Path,
+        help="load state from this file at start (when it exists); save it after every change and at exit",
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host)",
+    )
 
     validate = commands.add_parser(
         "validate",
@@ -126,16 +136,34 @@ def _serve(args: argparse.Namespace) -> int:
             lag_min=lag_min,
             lag_max=lag_max,
             rate_limit=not args.no_rate_limit,
+            validate_responses=args.validate_responses,
         ),
         world_path=args.world,
-        validate_responses=args.validate_responses,
+        admin_token=args.admin_token,
+        state_file=args.state_file,
     )
+    if not _is_loopback(args.host) and not args.admin_token:
+        print(
+            f"dsco-sandbox: refusing to serve on {args.host}: the control plane (/_sandbox) could then be "
+            "reached by anyone on the network; pass --admin-token TOKEN to require a token for it",
+            file=sys.stderr,
+        )
+        return 2
     try:
         app = create_app(config)
     except WorldFileError as exc:
-        print(f"dsco-sandbox: the world file cannot be used:\n{exc}", file=sys.stderr)
+        print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
     return serve(app, host=args.host, port=args.port, threads=args.threads)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _positive_int(text: str) -> int:

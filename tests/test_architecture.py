@@ -45,7 +45,7 @@ PACKAGE = ROOT / "simulator"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("simulator.domain",)),
-    ("support", ("simulator", "simulator.resources", "simulator.webhooks")),
+    ("support", ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile")),
     ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
     ("bootstrap", ("simulator.bootstrap",)),
     ("http", ("simulator.http",)),

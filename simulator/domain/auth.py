@@ -10,8 +10,10 @@ from __future__ import annotations
 import hmac
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from .clock import MICROS
+from .config import SandboxConfig
 from .errors import InvalidClient, InvalidTokenRequest, Problem, Unauthenticated
 from .models import Account
 from .world import World
@@ -25,9 +27,9 @@ class IssuedToken:
 
 
 class Authenticator:
-    def __init__(self, world: World, rng: random.Random, token_ttl: int = 3600) -> None:
+    def __init__(self, world: World, rng: random.Random, config: SandboxConfig) -> None:
         self.world = world
-        self.token_ttl = token_ttl
+        self.config = config
         self._rng = rng
         self._tokens: dict[str, IssuedToken] = {}
 
@@ -47,7 +49,7 @@ class Authenticator:
             raise InvalidClient.at("client_id", "unknown client_id or wrong client_secret")
         self._forget_expired(now)
         token = IssuedToken(
-            f"sbx-{self._rng.getrandbits(160):040x}", account.id, now + self.token_ttl * MICROS
+            f"sbx-{self._rng.getrandbits(160):040x}", account.id, now + self.config.token_ttl * MICROS
         )
         self._tokens[token.access_token] = token
         return token
@@ -66,6 +68,18 @@ class Authenticator:
         if account is None:
             raise Unauthenticated.at("Authorization", "unknown bearer token", code="token_unknown")
         return account
+
+    def export(self) -> list[dict[str, str | int]]:
+        return [
+            {"accessToken": t.access_token, "dscoAccountId": t.account_id, "expiresAt": t.expires_at}
+            for t in self._tokens.values()
+        ]
+
+    def restore(self, tokens: list[dict[str, Any]]) -> None:
+        self._tokens = {
+            t["accessToken"]: IssuedToken(t["accessToken"], t["dscoAccountId"], t["expiresAt"])
+            for t in tokens
+        }
 
     def _forget_expired(self, now: int) -> None:
         if len(self._tokens) > 1024:

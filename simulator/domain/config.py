@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+from typing import Any
 
 from .errors import InvalidRequest, Problem
 
@@ -23,6 +26,10 @@ class SandboxConfig:
     """How far in the past ``until`` must be, as production requires."""
     strict: bool = False
     """Reject fields the contract does not know instead of ignoring them."""
+    validate_responses: bool = True
+    """Check every response against the contract; a violation is answered as a 500 (a sandbox bug)."""
+    journal_size: int = 1000
+    """How many requests, notifications and webhook attempts the journal keeps."""
 
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with (a page size of 0 would page forever)."""
@@ -36,8 +43,80 @@ class SandboxConfig:
                 ("scroll_ttl", self.scroll_ttl > 0, "more than 0 seconds"),
                 ("token_ttl", self.token_ttl > 0, "more than 0 seconds"),
                 ("until_margin", self.until_margin >= 0, "0 seconds or more"),
+                ("journal_size", self.journal_size >= 1, "at least 1"),
+                (
+                    "lag_max",
+                    self.lag_max < 0 or self.lag_max >= self.lag_min,
+                    f"at least lag_min ({self.lag_min!r})",
+                ),
             )
             if not ok
         ]
         if problems:
             raise InvalidRequest(*problems, code="invalid_config")
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings in the control plane's JSON shape (``contracts/schemas/sandbox-config.json``)."""
+        return {
+            "seed": self.seed,
+            "pageSize": self.page_size,
+            "lag": {"min": self.lag_min, "max": self.lag_max},
+            "rateLimit": {"enabled": self.rate_limit, "perSecond": self.rate_limit_per_second},
+            "scrollTtl": self.scroll_ttl,
+            "tokenTtl": self.token_ttl,
+            "untilMargin": self.until_margin,
+            "strict": self.strict,
+            "validateResponses": self.validate_responses,
+            "journalSize": self.journal_size,
+        }
+
+    def updated(self, changes: Mapping[str, Any]) -> SandboxConfig:
+        """A new, checked config with ``changes`` (control-plane JSON, any subset) applied.
+
+        Problems name the JSON field (``lag.max``), not the Python attribute, since that is what the
+        user sent.
+        """
+        lag = changes.get("lag") or {}
+        rate = changes.get("rateLimit") or {}
+        values = {
+            "seed": changes.get("seed"),
+            "page_size": changes.get("pageSize"),
+            "lag_min": lag.get("min"),
+            "lag_max": lag.get("max"),
+            "rate_limit": rate.get("enabled"),
+            "rate_limit_per_second": rate.get("perSecond"),
+            "scroll_ttl": changes.get("scrollTtl"),
+            "token_ttl": changes.get("tokenTtl"),
+            "until_margin": changes.get("untilMargin"),
+            "strict": changes.get("strict"),
+            "validate_responses": changes.get("validateResponses"),
+            "journal_size": changes.get("journalSize"),
+        }
+        if "min" in lag and "max" not in lag and lag["min"] > self.lag_max:
+            values["lag_max"] = lag["min"]  # raising only the minimum moves the range up with it
+        try:
+            return replace(self, **{name: value for name, value in values.items() if value is not None})
+        except InvalidRequest as error:
+            raise InvalidRequest(
+                *(Problem(_JSON_NAMES.get(p.field, p.field), p.message) for p in error.problems),
+                code="invalid_config",
+            ) from None
+
+    def copy_from(self, other: SandboxConfig) -> None:
+        """Take over another config's values in place (the services hold on to this object)."""
+        for field in fields(self):
+            setattr(self, field.name, getattr(other, field.name))
+
+
+_JSON_NAMES = MappingProxyType(
+    {
+        "page_size": "pageSize",
+        "lag_min": "lag.min",
+        "lag_max": "lag.max",
+        "rate_limit_per_second": "rateLimit.perSecond",
+        "scroll_ttl": "scrollTtl",
+        "token_ttl": "tokenTtl",
+        "until_margin": "untilMargin",
+        "journal_size": "journalSize",
+    }
+)

@@ -76,6 +76,10 @@ class FaultPlan:
             else:
                 self.rules[operation] = rule
 
+    def remove(self, operation: str) -> None:
+        with self._lock:
+            self.rules.pop(operation, None)
+
     def clear(self) -> None:
         with self._lock:
             self.rules.clear()

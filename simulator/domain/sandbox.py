@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import random
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from .auth import Authenticator, IssuedToken
-from .clock import ControllableClock
+from .clock import ControllableClock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
-from .models import Account
+from .errors import InvalidRequest
+from .faults import FaultDecision, FaultPlan, rule_from_json
+from .journal import Journal
+from .models import Account, Conversation, Message
+from .notifications import NotificationCenter
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
 from .service import ConversationService
+from .state import STATE_FORMAT, STATE_VERSION, conversation_to_json, message_to_json, rebuild_store
 from .store import MemoryStore, Store
+from .views import message_view
 from .world import World
 
 OPERATIONS = (
@@ -30,6 +37,7 @@ OPERATIONS = (
     "addConversationMessage",
     "getConversationMessages",
 )
+_Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 
 class Sandbox:
@@ -40,29 +48,34 @@ class Sandbox:
         clock: ControllableClock | None = None,
         store: Store | None = None,
     ) -> None:
-        self.world = world
         self.config = config or SandboxConfig()
         self.clock = clock or ControllableClock()
-        self.store: Store = store or MemoryStore()
         self.lock = threading.RLock()
-        self.auth = Authenticator(world, random.Random(f"{self.config.seed}:tokens"), self.config.token_ttl)
         self.rate_limiter = RateLimiter(self.config.rate_limit_per_second)
-        self._seed_generators()
+        self.journal = Journal(self.config.journal_size)
+        self.notifications = NotificationCenter()
+        self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
+        self._attach(world, store or MemoryStore())
+        self.auth = Authenticator(world, random.Random(f"{self.config.seed}:tokens"), self.config)
 
-    def _seed_generators(self) -> None:
+    def _attach(self, world: World, store: Store) -> None:
+        """(Re)build the services over ``world`` and ``store``, with freshly seeded generators."""
+        self.world = world
+        self.store = store
         seed = self.config.seed
-        self._scrolls: ScrollRegistry[Any] = ScrollRegistry(random.Random(f"{seed}:scrolls"))
+        self._notification_ids = random.Random(f"{seed}:notifications")
         self.conversations = ConversationService(
-            self.world,
-            self.store,
+            world,
+            store,
             self.clock,
             self.config,
             ids=random.Random(f"{seed}:ids"),
             lags=random.Random(f"{seed}:lags"),
-            scrolls=self._scrolls,
+            scrolls=ScrollRegistry(random.Random(f"{seed}:scrolls")),
+            on_message=self._notify,
         )
         service = self.conversations
-        self._handlers: dict[str, Callable[[Account, Mapping[str, Any]], dict[str, Any]]] = {
+        self._handlers: dict[str, _Handler] = {
             "createConversation": service.create_conversation,
             "updateConversation": service.update_conversation,
             "getConversations": service.list_conversations,
@@ -71,11 +84,18 @@ class Sandbox:
         }
 
     def reset(self) -> None:
-        """Back to the loaded world with no conversations; the clock and issued tokens stay."""
+        """Back to the loaded world with no conversations, journal, notifications or faults.
+
+        The clock, the other settings and issued tokens stay, so a client logged in before a reset
+        (a test session's fixture, say) keeps working after it.
+        """
         with self.lock:
             self.store.clear()
             self.rate_limiter.clear()
-            self._seed_generators()
+            self.journal.clear()
+            self.notifications.clear()
+            self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
+            self._attach(self.world, self.store)
 
     # --- entry points used by every front end ---------------------------------------------
     def issue_token(self, form: dict[str, str]) -> IssuedToken:
@@ -98,3 +118,116 @@ class Sandbox:
         """Run one API operation for ``caller`` with a schema-valid body."""
         with self.lock:
             return self._handlers[operation](caller, body)
+
+    def fault_for(self, operation: str) -> FaultDecision:
+        return self.faults.decide(operation)
+
+    # --- notifications ---------------------------------------------------------------------
+    def _notify(self, message: Message, conversation: Conversation) -> None:
+        """Tell the recipient about a new message, unless it is part of a test conversation."""
+        if message.is_test:
+            return
+        payload = {
+            "event": "conversation.message.created",
+            "dscoConversationId": conversation.id,
+            "dscoMessageId": message.id,
+            "message": message_view(self.world, message, conversation, message.recipient_id),
+        }
+        notification = self.notifications.publish(
+            str(uuid.UUID(int=self._notification_ids.getrandbits(128), version=4)),
+            message.recipient_id,
+            message.create_time,
+            payload,
+        )
+        self.journal.record(
+            "notification",
+            self.clock.now(),
+            account=message.recipient_id,
+            notification=notification.to_json(),
+        )
+
+    # --- the clock -------------------------------------------------------------------------
+    def clock_state(self) -> dict[str, Any]:
+        return {"now": format_rfc3339(self.clock.now()), "frozen": self.clock.frozen}
+
+    def control_clock(self, command: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply one schema-valid clock command: ``freeze``, ``set`` or ``advance``."""
+        with self.lock:
+            if "freeze" in command:
+                self.clock.freeze(bool(command["freeze"]))
+            elif "set" in command:
+                instant = parse_rfc3339(command["set"])
+                if instant is None:
+                    raise InvalidRequest.at(
+                        "set", f"{command['set']!r} is not an RFC 3339 date-time (like 2023-05-01T09:29:55Z)"
+                    )
+                self.clock.set(instant)
+            elif "advance" in command:
+                self.clock.advance(seconds(float(command["advance"])))
+            return self.clock_state()
+
+    # --- settings and faults ---------------------------------------------------------------
+    def config_json(self) -> dict[str, Any]:
+        return {**self.config.to_json(), "faults": self.faults.to_json()}
+
+    def update_config(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply a schema-valid partial config; nothing changes unless all of it is acceptable."""
+        with self.lock:
+            updated = self.config.updated(changes)
+            rules = {}
+            faults = changes.get("faults", {})
+            for operation, raw in (faults or {}).items():
+                rules[operation] = None if raw is None else rule_from_json(f"faults.{operation}", raw)
+            self.config.copy_from(updated)
+            if "faults" in changes and faults is None:
+                self.faults.clear()
+            for operation, rule in rules.items():
+                if rule is None:
+                    self.faults.remove(operation)
+                else:
+                    self.faults.configure(operation, rule)
+            self.journal.resize(self.config.journal_size)
+            return self.config_json()
+
+    # --- state -----------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        with self.lock:
+            conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
+            messages = [message_to_json(m) for m in self.store.all_messages()]
+            return {
+                "format": STATE_FORMAT,
+                "version": STATE_VERSION,
+                "exportedAt": format_rfc3339(self.clock.now()),
+                "world": self.world.document,
+                "clock": self.clock_state(),
+                "config": self.config_json(),
+                "sequence": max([c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]),
+                "conversations": conversations,
+                "messages": messages,
+                "tokens": self.auth.export(),
+            }
+
+    def import_state(self, world: World, document: Mapping[str, Any]) -> None:
+        """Replace everything with a schema-valid state document whose world is already loaded.
+
+        The new store is built and checked first; only then is anything swapped, so a refused
+        document leaves this sandbox untouched.
+        """
+        store = rebuild_store(world, document)
+        config = self.config.updated(document["config"])
+        instant = parse_rfc3339(document["clock"]["now"])
+        if instant is None:
+            raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
+        with self.lock:
+            self.config.copy_from(config)
+            self.clock.set(instant)
+            self.clock.freeze(bool(document["clock"]["frozen"]))
+            self.rate_limiter.clear()
+            self.journal.clear()
+            self.notifications.clear()
+            self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
+            for operation, raw in document["config"].get("faults", {}).items():
+                self.faults.configure(operation, rule_from_json(f"config.faults.{operation}", raw))
+            self._attach(world, store)
+            self.auth = Authenticator(world, random.Random(f"{self.config.seed}:tokens"), self.config)
+            self.auth.restore(list(document.get("tokens", [])))

@@ -48,6 +48,7 @@ class ConversationService:
         ids: random.Random,
         lags: random.Random,
         scrolls: ScrollRegistry[_Listed],
+        on_message: Callable[[Message, Conversation], None] | None = None,
     ) -> None:
         self.world = world
         self.store = store
@@ -56,6 +57,7 @@ class ConversationService:
         self._ids = ids
         self._lags = lags
         self._scrolls = scrolls
+        self._on_message = on_message or (lambda message, conversation: None)
 
     # ------------------------------------------------------------------ createConversation
     def create_conversation(self, caller: Account, body: Body) -> dict[str, Any]:
@@ -93,7 +95,9 @@ class ConversationService:
         )
         self.store.add_conversation(conversation)
         if initial:
-            self.store.add_message(self._message(conversation, caller, initial["message"], now, visible_at))
+            message = self._message(conversation, caller, initial["message"], now, visible_at)
+            self.store.add_message(message)
+            self._on_message(message, conversation)
         return conversation_view(self.world, conversation, caller.id)
 
     def _other_party(self, caller: Account, body: Body) -> Account:
@@ -254,6 +258,7 @@ class ConversationService:
             changes["status"] = "in_progress"
         conversation = replace(conversation, **changes)
         self.store.replace_conversation(conversation)
+        self._on_message(message, conversation)
         return message_view(self.world, message, conversation, caller.id)
 
     def _message(

@@ -1,23 +1,26 @@
 """The vendor API under ``/api/v3``: every operation goes through the same pipeline.
 
-authenticate -> rate limit -> content type -> parse JSON -> validate against the contract ->
-call the domain -> validate the response (when enabled) -> render. Each step fails with the
-status production would use, and none of them touches state before the domain is called.
+fault injection -> authenticate -> rate limit -> content type -> parse JSON -> validate against the
+contract -> call the domain -> validate the response (when enabled) -> render -> journal. Each step
+fails with the status production would use, and none of them touches state before the domain is
+called.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import UnsupportedMediaType
+from flask import Blueprint, Response, current_app, g, request
 
-from ..contract import Contract, Violation
+from ..contract import Contract
 from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauthenticated
+from ..domain.faults import FaultDecision
 from ..domain.models import Account
 from ..domain.sandbox import Sandbox
+from .bodies import json_body
 from .errors import json_response, text_response
 
 _ROUTES = (
@@ -27,7 +30,10 @@ _ROUTES = (
     ("addConversationMessage", "/conversation/message", "POST", 201),
     ("getConversationMessages", "/conversation/message/list", "POST", 200),
 )
+WRITE_OPERATIONS = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
 FORM_TYPE = "application/x-www-form-urlencoded"
+_JOURNAL_BODY_LIMIT = 64 * 1024
+"""Bodies larger than this are journaled as a note, so the journal's memory stays bounded."""
 
 
 def _sandbox() -> Sandbox:
@@ -42,44 +48,48 @@ def _contract() -> Contract:
 
 def create_api_blueprint() -> Blueprint:
     api = Blueprint("api", __name__)
+    api.before_request(_before)
+    api.after_request(_journal)
 
-    @api.post("/oauth2/token")
+    @api.post("/oauth2/token", endpoint="getAccessToken")
     def get_access_token() -> Response:
         if request.mimetype != FORM_TYPE:
             raise InvalidTokenRequest.at(
                 "Content-Type", f"expected {FORM_TYPE}, got {request.mimetype or 'none'}"
             )
         form = {key: request.form[key] for key in request.form}
+        g.request_body = {**form, "client_secret": "***"} if "client_secret" in form else form
         violations = _contract().validate_request("getAccessToken", form)
         if violations:
+            g.violations = [str(v) for v in violations]
             raise InvalidTokenRequest(*(Problem(v.path, v.message) for v in violations))
-        token = _sandbox().issue_token(form)
+        sandbox = _sandbox()
+        token = sandbox.issue_token(form)
+        g.account = token.account_id
         body = {
             "access_token": token.access_token,
             "token_type": "Bearer",
-            "expires_in": _sandbox().auth.token_ttl,
+            "expires_in": sandbox.config.token_ttl,
         }
         return _render("getAccessToken", 200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     for operation, path, method, status in _ROUTES:
-        api.add_url_rule(
-            path,
-            endpoint=operation,
-            view_func=_make_view(operation, status),
-            methods=[method],
-        )
+        api.add_url_rule(path, endpoint=operation, view_func=_make_view(operation, status), methods=[method])
     return api
 
 
 def _make_view(operation: str, status: int) -> Any:
     def view() -> Response:
         caller = _authenticate()
+        g.account = caller.id
         sandbox = _sandbox()
         sandbox.admit(caller, operation)
-        body = _json_body()
+        body = json_body()
+        g.request_body = body
         contract = _contract()
         violations = contract.validate_request(operation, body)
         if violations:
+            g.violations = [str(v) for v in violations]
             raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
         unknown = contract.unknown_fields(operation, body)
         if unknown and sandbox.config.strict:
@@ -98,6 +108,100 @@ def _make_view(operation: str, status: int) -> Any:
     return view
 
 
+# --- before and after every call -------------------------------------------------------------
+def _operation() -> str | None:
+    endpoint = request.endpoint or ""
+    return endpoint.split(".", 1)[1] if endpoint.startswith("api.") else None
+
+
+def _before() -> Response | None:
+    """Start the clock for the journal, then apply any fault configured for this operation."""
+    g.started = time.perf_counter()
+    operation = _operation()
+    if operation is None:
+        return None
+    decision = _sandbox().fault_for(operation)
+    if decision.delay > 0:
+        time.sleep(decision.delay)  # real time: latency is about the client's own timeouts
+    g.fault = decision.reason or None
+    if decision.drop:
+        return _dropped()
+    if decision.status is not None:
+        return _forced(operation, decision)
+    return None
+
+
+def _forced(operation: str, decision: FaultDecision) -> Response:
+    status = decision.status or 503
+    headers = {"X-Sandbox-Fault": decision.reason}
+    line = f"injected fault ({decision.reason}): this call of {operation} was answered with {status}"
+    if operation == "getAccessToken" and status in (400, 401):
+        kind = "invalid_request" if status == 400 else "invalid_client"
+        return json_response(status, {"error": kind, "error_description": line}, headers)
+    if status == 429:
+        headers["Retry-After"] = "1"
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="dsco-sandbox", error="invalid_token"'
+    return text_response(status, line, headers)
+
+
+def _dropped() -> Response:
+    """A response that promises a body and closes the connection before sending it.
+
+    A WSGI application cannot reset a TCP connection, but a server that sees the application
+    write less than its Content-Length closes the connection, so the client's read fails the way a
+    dropped connection does.
+    """
+
+    def nothing() -> Iterator[bytes]:
+        yield b""
+
+    response = Response(nothing(), status=200, mimetype="application/json")
+    response.headers["Content-Length"] = "64"
+    response.headers["X-Sandbox-Fault"] = "dropped connection"
+    return response
+
+
+def _journal(response: Response) -> Response:
+    operation = _operation()
+    if operation is None:
+        return response
+    sandbox = _sandbox()
+    details: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "durationMs": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
+        "violations": g.get("violations", []),
+        "request": _bounded(g.get("request_body")),
+        "response": _bounded(g.get("response_body", _text_of(response))),
+    }
+    if g.get("fault"):
+        details["fault"] = g.fault
+    if "X-Sandbox-Warning" in response.headers:
+        details["warning"] = response.headers["X-Sandbox-Warning"]
+    sandbox.journal.record(
+        "request", sandbox.clock.now(), account=g.get("account"), operation=operation, **details
+    )
+    hook = current_app.extensions.get("dsco_after_change")
+    if hook is not None and operation in WRITE_OPERATIONS and response.status_code < 300:
+        hook()
+    return response
+
+
+def _text_of(response: Response) -> str | None:
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    return response.get_data(as_text=True)
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _JOURNAL_BODY_LIMIT:
+        return f"({len(value)} characters, not kept)"
+    return value
+
+
+# --- helpers ---------------------------------------------------------------------------------
 _WARNING_NAMES = 20
 
 
@@ -133,97 +237,11 @@ def _authenticate() -> Account:
     return _sandbox().authenticate(token.strip())
 
 
-MAX_DEPTH = 64
-"""Deepest nesting of arrays and objects a body may have; the contract's deepest field is at 4."""
-
-
-def _json_body() -> Any:
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise _unsupported_media_type()
-    raw = request.get_data(cache=False)
-    if not raw.strip():
-        raise InvalidRequest.at("body", "a JSON object is required, the body is empty", code="empty_body")
-    try:
-        text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8 (json.loads would guess)
-    except UnicodeDecodeError as exc:
-        raise InvalidRequest.at(
-            "body", f"is not UTF-8 text (byte {exc.start} is invalid)", code="malformed_json"
-        ) from None
-    try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest.at(
-            "body",
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            code="malformed_json",
-        ) from None
-    except RecursionError:
-        raise _too_deep("body") from None
-    except ValueError as exc:
-        raise InvalidRequest.at("body", str(exc), code="malformed_json") from None
-    _check_document(document)
-    return document
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text[:40]} is too large")
-    return value
-
-
-def _too_deep(path: str) -> InvalidRequest:
-    return InvalidRequest.at(
-        path, f"nested more than {MAX_DEPTH} levels deep (no field of this API is)", code="malformed_json"
-    )
-
-
-def _check_document(document: Any) -> None:
-    """Refuse what parses but cannot be handled: absurd nesting, and text that is not Unicode.
-
-    JSON's ``\\ud800`` escapes can produce lone surrogates, which no response could encode; they
-    are refused here, naming the field, instead of failing later while rendering an answer.
-    """
-    stack: list[tuple[str, Any, int]] = [("", document, 0)]
-    while stack:
-        path, value, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise _too_deep(path or "body")
-        if isinstance(value, str):
-            _require_unicode(path or "body", value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                _require_unicode(f"{path}.{key!r}" if path else "body", key)
-                stack.append((f"{path}.{key}" if path else key, item, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
-
-
-def _require_unicode(path: str, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        bad = text[exc.start : exc.end].encode("unicode_escape").decode("ascii")
-        raise InvalidRequest.at(
-            path.encode("unicode_escape").decode("ascii"),
-            f"contains {bad}, a lone surrogate: not valid Unicode text",
-            code="malformed_json",
-        ) from None
-
-
-def _unsupported_media_type() -> UnsupportedMediaType:
-    got = request.mimetype or "no Content-Type"
-    return UnsupportedMediaType(f"Content-Type: expected application/json, got {got}")
-
-
 def _render(operation: str, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    if current_app.config.get("DSCO_VALIDATE_RESPONSES", True):
-        violations: list[Violation] = _contract().validate_response(operation, status, body)
+    if _sandbox().config.validate_responses:
+        violations = _contract().validate_response(operation, status, body)
         if violations:
             lines = [f"response of {operation} breaks the contract: {v}" for v in violations]
             return text_response(500, ["internal sandbox error (this is a bug in dsco-sandbox):", *lines])
+    g.response_body = body
     return json_response(status, body, headers)

@@ -1,7 +1,7 @@
 """The application factory: one Flask app around one :class:`Sandbox`.
 
-Nothing lives in module globals; the sandbox and the contract hang off ``app.extensions``, so tests
-can build as many independent apps as they like.
+Nothing lives in module globals; the sandbox, the contract and the helpers hang off
+``app.extensions``, so tests can build as many independent apps as they like.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from ..bootstrap import build_sandbox
+from ..bootstrap import WorldFileError, build_sandbox, world_from_document
 from ..contract import Contract
 from ..domain.config import SandboxConfig
+from ..domain.errors import InvalidRequest
+from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from ..statefile import StateFile
+from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
@@ -25,12 +29,16 @@ API_PREFIX = "/api/v3"
 
 @dataclass
 class ServerConfig:
-    """How to build an app: which world, which sandbox settings, how strict the checks are."""
+    """How to build an app: which world and settings, and what guards the control plane."""
 
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     world_path: Path | None = None
-    validate_responses: bool = True
-    """Check every response against the contract; a violation is answered as a 500 (a sandbox bug)."""
+    admin_token: str | None = None
+    """When set, every ``/_sandbox`` call must carry it as a bearer token."""
+    state_file: Path | None = None
+    """Load state from this file at start (if it exists) and write it after every change."""
+    webhook_base_delay: float = 0.5
+    """First retry delay of a failed webhook delivery; doubles with each attempt."""
 
 
 def create_app(
@@ -44,10 +52,67 @@ def create_app(
     sandbox = sandbox or build_sandbox(contract, config.sandbox, config.world_path)
     app = Flask("dsco_sandbox")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config["DSCO_VALIDATE_RESPONSES"] = config.validate_responses
     app.extensions["dsco_sandbox"] = sandbox
     app.extensions["dsco_contract"] = contract
+    app.extensions["dsco_admin_token"] = config.admin_token
+    app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
+    if config.state_file is not None:
+        _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
     app.register_blueprint(create_api_blueprint(), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
     register_error_handlers(app)
     return app
+
+
+def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
+    """POST each notification to its account's webhook, journaling every attempt."""
+
+    def journal(delivery: Delivery) -> None:
+        sandbox.journal.record(
+            "webhook",
+            sandbox.clock.now(),
+            account=delivery.delivery_id.split("/", 1)[0],
+            delivery={
+                "id": delivery.delivery_id.split("/", 1)[1],
+                "url": delivery.url,
+                "attempt": delivery.attempt,
+                "status": delivery.status,
+                "error": delivery.error,
+                "delivered": delivery.delivered,
+                "final": delivery.final,
+            },
+        )
+
+    dispatcher = WebhookDispatcher(base_delay=base_delay, on_attempt=journal)
+
+    def deliver(notification: Notification) -> None:
+        account = sandbox.world.account(notification.account_id)
+        if account is not None and account.webhook is not None:
+            dispatcher.submit(
+                account.webhook.url,
+                account.webhook.secret,
+                notification.to_json(),
+                f"{account.id}/{notification.id}",
+            )
+
+    sandbox.notifications.subscribe(deliver)
+    return dispatcher
+
+
+def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_file: StateFile) -> None:
+    """Load the saved state (refusing a broken file loudly), then save after every change."""
+    where = str(state_file.path)
+    try:
+        document = state_file.read()
+    except ValueError as error:
+        raise WorldFileError(f"{where}: not a JSON state document ({error})") from None
+    if document is not None:
+        violations = contract.validate(contract.schema_uri("schemas/sandbox-state.json"), document)
+        if violations:
+            raise WorldFileError("\n".join(f"{where}: {v}" for v in violations))
+        try:
+            sandbox.import_state(world_from_document(contract, document["world"], where), document)
+        except InvalidRequest as error:
+            raise WorldFileError("\n".join(f"{where}: {p}" for p in error.problems)) from None
+    app.extensions["dsco_state_file"] = state_file
+    app.extensions["dsco_after_change"] = lambda: state_file.write(sandbox.export_state())

@@ -1,19 +1,61 @@
-"""The sandbox's own control plane under ``/_sandbox`` (not part of the vendor contract)."""
+"""The sandbox's own control plane under ``/_sandbox`` (not part of the vendor contract).
+
+Bodies are checked against ``contracts/schemas/sandbox-*.json`` like the vendor API's are, and the
+same error mapping applies: a 400 names the field and what was expected, and changes nothing.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+import hmac
+from typing import Any
 
+from flask import Blueprint, Response, current_app, request
+
+from ..bootstrap import WorldFileError, world_from_document
+from ..contract import Contract
+from ..domain.clock import parse_rfc3339
+from ..domain.errors import InvalidRequest, Problem, Unauthenticated
 from ..domain.sandbox import Sandbox
+from .bodies import json_body
 from .errors import json_response
+
+
+def _sandbox() -> Sandbox:
+    sandbox: Sandbox = current_app.extensions["dsco_sandbox"]
+    return sandbox
+
+
+def _checked_body(schema: str) -> Any:
+    """The JSON body, refused with one line per problem unless it fits ``schemas/<schema>``."""
+    contract: Contract = current_app.extensions["dsco_contract"]
+    body = json_body()
+    violations = contract.validate(contract.schema_uri(f"schemas/{schema}"), body)
+    if violations:
+        raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
+    return body
+
+
+def _changed() -> None:
+    hook = current_app.extensions.get("dsco_after_change")
+    if hook is not None:
+        hook()
 
 
 def create_control_blueprint() -> Blueprint:
     control = Blueprint("control", __name__)
 
-    def sandbox() -> Sandbox:
-        found: Sandbox = current_app.extensions["dsco_sandbox"]
-        return found
+    @control.before_request
+    def _require_admin_token() -> None:
+        expected: str | None = current_app.extensions.get("dsco_admin_token")
+        if expected is None:
+            return
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise Unauthenticated.at(
+                "Authorization",
+                "the control plane needs 'Authorization: bearer <admin token>' (the --admin-token of serve)",
+                code="token_missing",
+            )
 
     @control.get("/health")
     def health() -> Response:
@@ -21,7 +63,96 @@ def create_control_blueprint() -> Blueprint:
 
     @control.post("/reset")
     def reset() -> Response:
-        sandbox().reset()
+        _sandbox().reset()
+        _changed()
         return json_response(200, {"status": "ok"})
 
+    @control.get("/clock")
+    def get_clock() -> Response:
+        return json_response(200, _sandbox().clock_state())
+
+    @control.post("/clock")
+    def control_clock() -> Response:
+        state = _sandbox().control_clock(_checked_body("sandbox-clock-command.json"))
+        _changed()
+        return json_response(200, state)
+
+    @control.get("/config")
+    def get_config() -> Response:
+        return json_response(200, _sandbox().config_json())
+
+    @control.put("/config")
+    def update_config() -> Response:
+        config = _sandbox().update_config(_checked_body("sandbox-config-update.json"))
+        _changed()
+        return json_response(200, config)
+
+    @control.get("/state")
+    def export_state() -> Response:
+        return json_response(200, _sandbox().export_state())
+
+    @control.put("/state")
+    def import_state() -> Response:
+        document = _checked_body("sandbox-state.json")
+        contract: Contract = current_app.extensions["dsco_contract"]
+        try:
+            world = world_from_document(contract, document["world"], "world")
+        except WorldFileError as error:
+            raise InvalidRequest(
+                *(Problem("", line) for line in str(error).splitlines()), code="invalid_state"
+            ) from None
+        sandbox = _sandbox()
+        sandbox.import_state(world, document)
+        _changed()
+        conversations, messages = sandbox.store.counts()
+        return json_response(200, {"status": "ok", "conversations": conversations, "messages": messages})
+
+    @control.get("/events")
+    def events() -> Response:
+        args = request.args
+        entries = _sandbox().journal.entries(
+            account=args.get("account"),
+            operation=args.get("operation"),
+            kind=_choice("kind", ("request", "notification", "webhook")),
+            since=_instant("since"),
+            after=_whole("after", 0),
+            limit=_whole("limit", 1),
+        )
+        return json_response(200, {"events": [entry.to_json() for entry in entries]})
+
+    @control.get("/notifications")
+    def notifications() -> Response:
+        center = _sandbox().notifications
+        account, after = request.args.get("account"), _whole("after", 0)
+        found = center.all() if account is None else center.for_account(account)
+        return json_response(
+            200, {"notifications": [n.to_json() for n in found if after is None or n.seq > after]}
+        )
+
     return control
+
+
+def _whole(name: str, minimum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        raise InvalidRequest.at(name, f"{raw!r} is not a whole number of at least {minimum}")
+    return int(raw)
+
+
+def _instant(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    parsed = parse_rfc3339(raw)
+    if parsed is None:
+        raise InvalidRequest.at(name, f"{raw!r} is not an RFC 3339 date-time (like 2023-05-01T09:29:55Z)")
+    return parsed
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    raw = request.args.get(name)
+    if raw is not None and raw not in allowed:
+        raise InvalidRequest.at(name, f"{raw!r} is not one of {', '.join(allowed)}")
+    return raw

@@ -51,6 +51,9 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
         pass
     finally:
         server.close()
+        save = app.extensions.get("dsco_after_change")
+        if save is not None:
+            save()  # the last word: state as it was when we stopped
     return 0
 
 

@@ -1,0 +1,101 @@
+"""Reading request bodies: JSON as RFC 8259 defines it, refusing what parses but cannot be handled.
+
+Every refusal is a 400 naming where the problem is, never a 500 later while rendering an answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from ..domain.errors import InvalidRequest
+
+MAX_DEPTH = 64
+"""Deepest nesting of arrays and objects a body may have; the contract's deepest field is at 4."""
+
+
+def json_body() -> Any:
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise unsupported_media_type()
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise InvalidRequest.at("body", "a JSON object is required, the body is empty", code="empty_body")
+    try:
+        text = raw.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8 (json.loads would guess)
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest.at(
+            "body", f"is not UTF-8 text (byte {exc.start} is invalid)", code="malformed_json"
+        ) from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest.at(
+            "body",
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            code="malformed_json",
+        ) from None
+    except RecursionError:
+        raise _too_deep("body") from None
+    except ValueError as exc:
+        raise InvalidRequest.at("body", str(exc), code="malformed_json") from None
+    _check_document(document)
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _too_deep(path: str) -> InvalidRequest:
+    return InvalidRequest.at(
+        path, f"nested more than {MAX_DEPTH} levels deep (no field of this API is)", code="malformed_json"
+    )
+
+
+def _check_document(document: Any) -> None:
+    """Refuse what parses but cannot be handled: absurd nesting, and text that is not Unicode.
+
+    JSON's ``\\ud800`` escapes can produce lone surrogates, which no response could encode; they
+    are refused here, naming the field, instead of failing later while rendering an answer.
+    """
+    stack: list[tuple[str, Any, int]] = [("", document, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(path or "body")
+        if isinstance(value, str):
+            _require_unicode(path or "body", value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _require_unicode(f"{path}.{key!r}" if path else "body", key)
+                stack.append((f"{path}.{key}" if path else key, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+
+
+def _require_unicode(path: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end].encode("unicode_escape").decode("ascii")
+        raise InvalidRequest.at(
+            path.encode("unicode_escape").decode("ascii"),
+            f"contains {bad}, a lone surrogate: not valid Unicode text",
+            code="malformed_json",
+        ) from None
+
+
+def unsupported_media_type() -> UnsupportedMediaType:
+    got = request.mimetype or "no Content-Type"
+    return UnsupportedMediaType(f"Content-Type: expected application/json, got {got}")
