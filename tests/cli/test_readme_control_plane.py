@@ -1,0 +1,42 @@
+"""The README's "Controlling the sandbox" block runs as written against a real ``serve``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from cli_support import REPO
+from test_serve_command import start
+
+
+def control_block() -> str:
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split("## Controlling the sandbox", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, "the README's control-plane section has no sh block"
+    return match.group(1)
+
+
+def test_every_control_plane_example_in_the_readme_succeeds(tmp_path: Path) -> None:
+    server = start()
+    try:
+        script = control_block().replace("http://127.0.0.1:8765", server.base_url)
+        # -f makes curl fail on any HTTP error, so a broken example cannot pass unnoticed.
+        script = script.replace("curl -s", "curl -sf")
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"status": "ok"' in result.stdout
+    assert '"frozen": true' in result.stdout
+    assert '"pageSize": 3' in result.stdout
+    assert '"forceCount": 2' in result.stdout
+    assert (tmp_path / "snapshot.json").stat().st_size > 1000
