@@ -45,7 +45,10 @@ PACKAGE = ROOT / "simulator"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("simulator.domain",)),
-    ("support", ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile")),
+    (
+        "support",
+        ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
+    ),
     ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
     ("bootstrap", ("simulator.bootstrap",)),
     ("http", ("simulator.http",)),

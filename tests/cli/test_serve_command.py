@@ -6,50 +6,19 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    base_url: str
-    banner: list[str]
-
-
-def start(*args: str) -> Served:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    banner: list[str] = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        banner.append(line.rstrip("\n"))
-        if "stop with Ctrl+C" in line:
-            break
-    base = next(line.split()[-1] for line in banner if "base URL" in line)
-    return Served(process, base.removesuffix("/api/v3"), banner)
+from serve_support import Served, start
 
 
 @pytest.fixture
 def served() -> Iterator[Served]:
     server = start("--no-rate-limit")
     yield server
-    if server.process.poll() is None:
-        server.process.kill()
-        server.process.wait(timeout=10)
+    server.stop()
 
 
 def http(
