@@ -95,6 +95,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", type=int, help="response status to check against (default: the success status)"
     )
 
+    replay = commands.add_parser(
+        "replay",
+        help="run scenario files and report each step",
+        description="Run scenario files (or every scenario in the given folders) and report each step. "
+        "Without --target each scenario gets a fresh in-process sandbox. Exit 0 when all pass, 1 when "
+        "any fails, 2 when a file cannot be loaded (nothing is sent then).",
+    )
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
+    replay.add_argument(
+        "--target", help="base URL of a server to run against (a sandbox, or the vendor's API)"
+    )
+    replay.add_argument(
+        "--client-id",
+        action="append",
+        default=[],
+        metavar="ACTOR=ID",
+        help="client id for an actor (repeatable)",
+    )
+    replay.add_argument(
+        "--client-secret",
+        action="append",
+        default=[],
+        metavar="ACTOR=SECRET",
+        help="client secret for an actor (repeatable)",
+    )
+    replay.add_argument(
+        "--credentials", type=Path, metavar="FILE", help="YAML/JSON file: actor -> {client_id, client_secret}"
+    )
+    replay.add_argument("--junit-xml", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    replay.add_argument("--seed", type=int, help="override every scenario's seed")
+
+    scenario = commands.add_parser(
+        "scenario", help="work with scenario files", description="Work with scenarios."
+    )
+    scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="SUBCOMMAND")
+    new = scenario_commands.add_parser(
+        "new",
+        help="write a commented starter scenario",
+        description="Write NAME.yaml, a commented starter scenario showing every feature of the format.",
+    )
+    new.add_argument("name", metavar="NAME")
+    new.add_argument(
+        "--dir", type=Path, default=Path("scenarios"), help="folder to write to (default: %(default)s)"
+    )
+
     contract = commands.add_parser(
         "contract", help="work with the contract", description="Work with the contract."
     )
@@ -119,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "validate":
         return _validate(args, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "scenario":
+        return _new_scenario(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
 
 
@@ -213,6 +262,33 @@ def _validate(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO)
         print(f"{name}: {len(violations)} problem(s) in this {what}", file=err)
         return 1
     print(f"{name}: a valid {what}", file=err)
+    return 0
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+def _replay(args: argparse.Namespace) -> int:
+    from .scenario.replay import merge_credentials, read_credentials, replay_main
+
+    try:
+        base = read_credentials(args.credentials) if args.credentials else {}
+        credentials = merge_credentials(base, args.client_id, args.client_secret)
+    except ValueError as exc:
+        print(f"dsco-sandbox: {exc}", file=sys.stderr)
+        return 2
+    return replay_main(
+        args.paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
+    )
+
+
+def _new_scenario(args: argparse.Namespace) -> int:
+    from .scenario.replay import new_scenario
+
+    try:
+        path = new_scenario(args.name, args.dir)
+    except FileExistsError as exc:
+        print(f"dsco-sandbox: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: edit it, then run `dsco-sandbox replay {path}`")
     return 0
 
 

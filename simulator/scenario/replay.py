@@ -1,0 +1,169 @@
+"""Entry points for the command line: replaying scenario files, and starting a new one.
+
+``replay_main`` is what ``dsco-sandbox replay`` calls: load every file first (a typo anywhere stops
+the whole run before any request, exit 2), then run each scenario in a fresh in-process sandbox, or
+one after another against ``target``, print a report per scenario and optionally write JUnit XML.
+Exit 0 when every scenario passed, 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from flask import Flask
+
+from ..contract import Contract
+from ..domain.config import SandboxConfig
+from ..http.app import ServerConfig, create_app
+from .loader import ScenarioError, load_directory, load_scenario
+from .model import Scenario, ScenarioResult
+from .report import format_result, starter_scenario, write_junit_xml
+from .runner import run_scenario
+from .transport import HttpTransport, InProcessTransport
+
+Credentials = dict[str, tuple[str, str]]
+
+
+def app_for(scenario: Scenario, *, contract: Contract | None = None, seed: int | None = None) -> Flask:
+    """A fresh sandbox app for one in-process run: the scenario's world and seed, rate limit off.
+
+    The rate limit is off as in every test fixture; a scenario about it turns it on in its config.
+    """
+    chosen = seed if seed is not None else scenario.seed
+    config = ServerConfig(
+        sandbox=SandboxConfig(seed=chosen if chosen is not None else 0, rate_limit=False),
+        world_path=scenario.world,
+    )
+    return create_app(config, contract=contract)
+
+
+def run_in_process(
+    scenario: Scenario,
+    *,
+    contract: Contract | None = None,
+    credentials: Mapping[str, tuple[str, str]] | None = None,
+    seed: int | None = None,
+) -> ScenarioResult:
+    """Run ``scenario`` against a sandbox of its own in this process."""
+    transport = InProcessTransport(app_for(scenario, contract=contract, seed=seed))
+    try:
+        return run_scenario(scenario, transport, credentials=credentials, seed=seed)
+    finally:
+        transport.close()
+
+
+def replay_main(
+    paths: Sequence[str | Path],
+    *,
+    target: str | None = None,
+    credentials: Mapping[str, tuple[str, str]] | None = None,
+    junit_xml: str | Path | None = None,
+    seed: int | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Replay scenario files or folders; 0 all passed, 1 any failed, 2 a file could not be loaded.
+
+    Without ``target`` each scenario gets a fresh in-process sandbox. With one (a server root such as
+    ``http://127.0.0.1:8765``, or an API base ending in ``/api/v3``) the scenarios run one after
+    another against it; nothing is reset between them unless a scenario's own steps do so.
+    """
+    out = out or sys.stdout
+    contract = Contract()
+    try:
+        files = load_directory(paths)
+    except ScenarioError as error:
+        print("\n".join(error.problems), file=out)
+        return 2
+    if not files:
+        print(f"no scenario files (*.yaml, *.yml, *.json) in {', '.join(map(str, paths))}", file=out)
+        return 2
+    scenarios: list[Scenario] = []
+    problems: list[str] = []
+    for path in files:
+        try:
+            scenarios.append(load_scenario(path, contract=contract))
+        except ScenarioError as error:
+            problems.extend(error.problems)
+    if problems:
+        print("\n".join(problems), file=out)
+        print(f"{len(problems)} problem(s) in the scenario files; nothing was run", file=out)
+        return 2
+    results: list[ScenarioResult] = []
+    transport = HttpTransport(target) if target else None
+    try:
+        for scenario in scenarios:
+            if transport is None:
+                result = run_in_process(scenario, contract=contract, credentials=credentials, seed=seed)
+            else:
+                result = run_scenario(scenario, transport, credentials=credentials, seed=seed)
+            results.append(result)
+            print(format_result(result), file=out, flush=True)
+    finally:
+        if transport is not None:
+            transport.close()
+    if junit_xml is not None:
+        write_junit_xml(results, junit_xml)
+    passed = sum(1 for result in results if result.passed)
+    print(f"{passed} of {len(results)} scenario(s) passed", file=out)
+    return 0 if passed == len(results) else 1
+
+
+def new_scenario(name: str, directory: str | Path = "scenarios") -> Path:
+    """Write a starter scenario named ``name`` into ``directory``; never overwrites a file."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "scenario"
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{slug}.yaml"
+    if path.exists():
+        raise FileExistsError(f"{path} already exists; choose another name or remove it")
+    path.write_text(starter_scenario(name), "utf-8")
+    return path
+
+
+# --- credentials for the command line -------------------------------------------------------------
+def read_credentials(path: str | Path) -> Credentials:
+    """A credentials file (YAML or JSON): ``actor: {client_id: ..., client_secret: ...}``.
+
+    Kept out of scenario files so that real secrets for a vendor environment never get committed.
+    """
+    where = str(path)
+    try:
+        document: Any = yaml.safe_load(Path(path).read_text("utf-8"))
+    except OSError as error:
+        raise ValueError(f"{where}: cannot read the credentials file ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise ValueError(f"{where}: not valid YAML or JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{where}: expected a mapping of actor -> {{client_id, client_secret}}")
+    found: Credentials = {}
+    for actor, entry in document.items():
+        if not isinstance(entry, dict) or set(entry) - {"client_id", "client_secret"}:
+            raise ValueError(f"{where}: {actor}: expected {{client_id: ..., client_secret: ...}}")
+        found[str(actor)] = (str(entry.get("client_id") or ""), str(entry.get("client_secret") or ""))
+    return found
+
+
+def merge_credentials(
+    base: Mapping[str, tuple[str, str]] | None,
+    client_ids: Sequence[str] = (),
+    client_secrets: Sequence[str] = (),
+) -> Credentials:
+    """``base`` (e.g. from a file) overridden by ``ACTOR=ID`` and ``ACTOR=SECRET`` options.
+
+    An empty part means "keep the scenario file's value", so one can replace only a secret.
+    """
+    merged: Credentials = dict(base or {})
+    for options, position in ((client_ids, 0), (client_secrets, 1)):
+        for option in options:
+            actor, sep, value = option.partition("=")
+            if not sep or not actor:
+                raise ValueError(f"{option!r}: expected ACTOR=VALUE")
+            current = list(merged.get(actor, ("", "")))
+            current[position] = value
+            merged[actor] = (current[0], current[1])
+    return merged
