@@ -1,6 +1,13 @@
-"""The pytest plugin (entry point ``pytest11: dsco_sandbox``): scenario files as pytest tests.
+"""The pytest plugin (entry point ``pytest11: dsco_sandbox``): sandbox fixtures and scenario files.
 
-Wiring only. Every ``*.yaml`` / ``*.yml`` file inside a folder named ``scenarios`` becomes one test
+Wiring only; the machinery lives in :mod:`simulator.harness` and :mod:`simulator.scenario`.
+
+Fixtures: ``dsco_sandbox`` (a real sandbox on a free loopback port, started once per session and
+reset before every test; or ``--dsco-target URL``), ``dsco_app`` / ``dsco_client`` (the same sandbox
+in-process, no socket). ``@pytest.mark.dsco(page_size=3, lag=(0, 0), rate_limit=True, strict=True,
+world="my-world.json")`` adjusts one test; the rate limit is off unless a test turns it on.
+
+Scenario files: every ``*.yaml`` / ``*.yml`` file inside a folder named ``scenarios`` becomes one test
 that runs the scenario in a fresh in-process sandbox (its world and seed, rate limit off unless its
 config turns it on), or against ``--dsco-target URL``. A failure shows the scenario report (the step,
 the request, the expectation, the answer and the diff) instead of a traceback into the runner, which
@@ -9,13 +16,27 @@ says nothing about the integration being tested.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
+from .bootstrap import read_world
 from .contract import Contract
+from .domain.config import SandboxConfig
+from .harness import (
+    BackgroundServer,
+    ControlPlane,
+    HttpControl,
+    LocalControl,
+    SandboxHandle,
+    credentials_of,
+    fresh_start,
+)
+from .http.app import ServerConfig, create_app
 from .scenario.loader import ScenarioError, load_scenario
 from .scenario.model import Scenario
 from .scenario.replay import read_credentials, run_in_process
@@ -37,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run scenario files against this server (a sandbox root such as http://127.0.0.1:8765, or an "
         "API base ending in /api/v3) instead of a fresh in-process sandbox each",
     )
+    group.addoption(
+        "--dsco-admin-token", metavar="TOKEN", default=None, help="admin token of the --dsco-target sandbox"
+    )
+    group.addoption("--dsco-world", metavar="FILE", default=None, help="world file for the session's sandbox")
+    group.addoption("--dsco-seed", metavar="N", type=int, default=0, help="seed of the session's sandbox")
     group.addoption(
         "--dsco-credentials",
         metavar="FILE",
@@ -117,3 +143,126 @@ def _contract(config: pytest.Config) -> Contract:
         contract = Contract()
         config.stash[_CONTRACT_KEY] = contract
     return contract
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+MARKER = "dsco"
+_MARKER_SETTINGS: Mapping[str, Callable[[Any], dict[str, Any]]] = MappingProxyType(
+    {
+        "page_size": lambda v: {"pageSize": v},
+        "lag": lambda v: {"lag": {"min": v[0], "max": v[1]}},
+        "rate_limit": lambda v: {"rateLimit": {"enabled": bool(v)}},
+        "strict": lambda v: {"strict": bool(v)},
+        "scroll_ttl": lambda v: {"scrollTtl": v},
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(page_size=None, lag=None, rate_limit=None, strict=None, scroll_ttl=None, world=None): "
+        "settings of the dsco-sandbox for this test",
+    )
+
+
+class _Session:
+    """The session's sandbox: an in-process app, served on a socket only once a test asks for it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.pytest_config = config
+        self.target: str | None = config.getoption("--dsco-target")
+        self.contract = _contract(config)
+        world_option = config.getoption("--dsco-world")
+        self.world_path = Path(world_option) if world_option else None
+        self.app: Any = None
+        self.server: BackgroundServer | None = None
+        self.baseline: dict[str, Any] | None = None
+        self.world_changed = False
+
+    def local(self) -> LocalControl:
+        if self.app is None:
+            self.app = create_app(
+                ServerConfig(
+                    sandbox=SandboxConfig(seed=self.pytest_config.getoption("--dsco-seed"), rate_limit=False),
+                    world_path=self.world_path,
+                ),
+                contract=self.contract,
+            )
+        control = LocalControl(self.app.extensions["dsco_sandbox"], self.contract)
+        if self.baseline is None:
+            self.baseline = control.export_state()
+        return control
+
+    def handle(self) -> SandboxHandle:
+        if self.target:
+            control: ControlPlane = HttpControl(
+                self.target, self.pytest_config.getoption("--dsco-admin-token")
+            )
+            return SandboxHandle(
+                self.target, control, credentials_of(read_world(self.contract, self.world_path))
+            )
+        local = self.local()
+        if self.server is None:
+            self.server = BackgroundServer(self.app)
+        return SandboxHandle(self.server.base_url, local, credentials_of(local.sandbox.world))
+
+    def prepare(self, control: ControlPlane, item: pytest.Item) -> None:
+        """Reset before a test and apply its marker; a test that swapped the world gets it back."""
+        marker = item.get_closest_marker(MARKER)
+        options = dict(marker.kwargs) if marker else {}
+        settings: dict[str, Any] = {"rateLimit": {"enabled": False}}
+        if self.baseline is not None:
+            baseline = self.baseline["config"]
+            settings = {k: v for k, v in baseline.items() if k not in ("faults", "seed")}
+        for name, value in options.items():
+            if name in _MARKER_SETTINGS:
+                settings.update(_MARKER_SETTINGS[name](value))
+        world = options.get("world")
+        if self.baseline is not None and (world or self.world_changed):
+            state = dict(self.baseline)
+            if world:
+                path = Path(str(world))
+                state["world"] = _read_json(path if path.is_absolute() else item.path.parent / path)
+            control.import_state(state)
+            self.world_changed = bool(world)
+        fresh_start(control, settings)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text("utf-8"))
+
+
+@pytest.fixture(scope="session")
+def _dsco_session(pytestconfig: pytest.Config) -> Iterator[_Session]:
+    session = _Session(pytestconfig)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> SandboxHandle:
+    """A running sandbox (or ``--dsco-target``), reset for this test: ``base_url``, ``api_url``,
+    credentials per role (``.retailer``, ``.supplier``...), ``clock``, ``config()``, ``faults()``,
+    ``events()``, ``notifications()``, ``snapshot()`` / ``restore()``."""
+    handle = _dsco_session.handle()
+    _dsco_session.prepare(handle.control, request.node)
+    return handle
+
+
+@pytest.fixture
+def dsco_app(_dsco_session: _Session, request: pytest.FixtureRequest) -> Any:
+    """The sandbox as an in-process Flask app (no socket), reset for this test."""
+    control = _dsco_session.local()
+    _dsco_session.prepare(control, request.node)
+    return _dsco_session.app
+
+
+@pytest.fixture
+def dsco_client(dsco_app: Any) -> Any:
+    """A Flask test client of ``dsco_app``."""
+    return dsco_app.test_client()

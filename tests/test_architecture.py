@@ -7,7 +7,7 @@ Layers, lowest first; a module may import only from its own layer or the layers 
     contract    simulator.contract, simulator.contract_diff, simulator.worldgen
     bootstrap   simulator.bootstrap
     http        simulator.http
-    scenario    simulator.scenario
+    scenario    simulator.scenario, simulator.conformance, simulator.harness
     wiring      simulator.cli, simulator.pytest_plugin, simulator.__main__
 
 Every import counts, wherever it is written (inside a function or an ``if TYPE_CHECKING:`` block
@@ -52,7 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
     ("bootstrap", ("simulator.bootstrap",)),
     ("http", ("simulator.http",)),
-    ("scenario", ("simulator.scenario",)),
+    ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),
     ("wiring", ("simulator.cli", "simulator.pytest_plugin", "simulator.__main__")),
 )
 THIRD_PARTY_BANNED_FROM_DOMAIN = (

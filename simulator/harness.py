@@ -1,0 +1,262 @@
+"""What a test needs around a sandbox: a real server in a thread, and a handle to drive it.
+
+The pytest plugin only wires these into fixtures. A handle controls a sandbox the same way whether
+it lives in this process (then it calls the :class:`Sandbox` directly, so a per-test reset costs
+microseconds instead of HTTP round trips) or behind a URL (``--dsco-target``, through
+``/_sandbox``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import requests
+from flask import Flask
+from waitress.server import create_server
+
+from .bootstrap import world_from_document
+from .contract import Contract
+from .domain.clock import format_rfc3339
+from .domain.sandbox import Sandbox
+from .domain.world import World
+
+
+class BackgroundServer:
+    """waitress serving ``app`` on a free loopback port from a daemon thread (threaded, 8 workers)."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", threads: int = 8) -> None:
+        self._server = create_server(app, host=host, port=0, threads=threads, ident="dsco-sandbox")
+        port = getattr(self._server, "effective_port", 0)
+        self.base_url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._server.run, name="dsco-sandbox-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """One account's ways in: OAuth2 client credentials and the static legacy token."""
+
+    dsco_account_id: str
+    role: str
+    name: str
+    client_id: str
+    client_secret: str
+    legacy_token: str
+
+
+def credentials_of(world: World) -> dict[str, Credentials]:
+    """Credentials by role name: ``retailer``, ``retailer2``, ... and ``supplier``, ``supplier2``, ...
+
+    Accounts are numbered in id order, which for the default world gives Northwind as ``retailer``,
+    Contoso as ``retailer2``, Acme as ``supplier`` and Globex as ``supplier2``.
+    """
+    found: dict[str, Credentials] = {}
+    for role in ("retailer", "supplier"):
+        accounts = sorted((a for a in world.accounts.values() if a.role == role), key=lambda a: a.id)
+        for index, account in enumerate(accounts):
+            key = role if index == 0 else f"{role}{index + 1}"
+            found[key] = Credentials(
+                account.id, role, account.name, account.client_id, account.client_secret, account.legacy_token
+            )
+    return found
+
+
+class ControlPlane(Protocol):
+    """The ``/_sandbox`` operations, wherever the sandbox lives."""
+
+    def reset(self) -> None: ...
+    def clock(self, command: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    def config(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    def export_state(self) -> dict[str, Any]: ...
+    def import_state(self, document: Mapping[str, Any]) -> None: ...
+    def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]: ...
+    def notifications(self, account: str | None) -> list[dict[str, Any]]: ...
+
+
+class LocalControl:
+    """Direct calls on a sandbox in this process (the fast path of the pytest fixtures)."""
+
+    def __init__(self, sandbox: Sandbox, contract: Contract) -> None:
+        self.sandbox = sandbox
+        self.contract = contract
+
+    def reset(self) -> None:
+        self.sandbox.reset()
+
+    def clock(self, command: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.sandbox.control_clock(command) if command else self.sandbox.clock_state()
+
+    def config(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.sandbox.update_config(changes) if changes else self.sandbox.config_json()
+
+    def export_state(self) -> dict[str, Any]:
+        return self.sandbox.export_state()
+
+    def import_state(self, document: Mapping[str, Any]) -> None:
+        self.sandbox.import_state(world_from_document(self.contract, document["world"]), document)
+
+    def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [entry.to_json() for entry in self.sandbox.journal.entries(**filters)]
+
+    def notifications(self, account: str | None) -> list[dict[str, Any]]:
+        center = self.sandbox.notifications
+        found = center.all() if account is None else center.for_account(account)
+        return [n.to_json() for n in found]
+
+
+class HttpControl:
+    """The same operations over HTTP, for a sandbox behind a URL."""
+
+    def __init__(self, base_url: str, admin_token: str | None = None) -> None:
+        self.url = base_url.rstrip("/") + "/_sandbox"
+        self.session = requests.Session()
+        if admin_token:
+            self.session.headers["Authorization"] = f"bearer {admin_token}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, self.url + path, timeout=30, **kwargs)
+        if response.status_code >= 300:
+            raise RuntimeError(
+                f"{method} /_sandbox{path} answered {response.status_code}: {response.text.strip()}"
+            )
+        return response.json()
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def clock(self, command: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            self._call("POST", "/clock", json=command) if command else self._call("GET", "/clock")
+        )
+        return result
+
+    def config(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            self._call("PUT", "/config", json=changes) if changes else self._call("GET", "/config")
+        )
+        return result
+
+    def export_state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/state")
+        return result
+
+    def import_state(self, document: Mapping[str, Any]) -> None:
+        self._call("PUT", "/state", json=document)
+
+    def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self._call("GET", "/events", params=dict(filters))["events"]
+        return events
+
+    def notifications(self, account: str | None) -> list[dict[str, Any]]:
+        params = {"account": account} if account else {}
+        found: list[dict[str, Any]] = self._call("GET", "/notifications", params=params)["notifications"]
+        return found
+
+
+class Clock:
+    """Sandbox time, as a test wants to say it."""
+
+    def __init__(self, control: ControlPlane) -> None:
+        self._control = control
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self._control.clock()["now"].replace("Z", "+00:00"))
+
+    def freeze(self) -> datetime:
+        self._control.clock({"freeze": True})
+        return self.now()
+
+    def unfreeze(self) -> None:
+        self._control.clock({"freeze": False})
+
+    def advance(self, seconds: float) -> datetime:
+        self._control.clock({"advance": seconds})
+        return self.now()
+
+    def set(self, moment: datetime | str) -> datetime:
+        text = moment if isinstance(moment, str) else format_rfc3339(_micros(moment))
+        self._control.clock({"set": text})
+        return self.now()
+
+
+class SandboxHandle:
+    """What the ``dsco_sandbox`` fixture gives a test: where the API is, who can call it, controls."""
+
+    def __init__(self, base_url: str, control: ControlPlane, credentials: Mapping[str, Credentials]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_url = f"{self.base_url}/api/v3"
+        self.credentials = dict(credentials)
+        self.control = control
+        self.clock = Clock(control)
+
+    def __getattr__(self, role: str) -> Credentials:
+        """``handle.retailer``, ``handle.supplier2``...: the credentials of that role."""
+        try:
+            return self.__dict__["credentials"][role]  # type: ignore[no-any-return]
+        except KeyError:
+            raise AttributeError(role) from None
+
+    def token(self, role: str = "retailer") -> str:
+        """A fresh OAuth2 access token for ``role``."""
+        who = self.credentials[role]
+        response = requests.post(
+            f"{self.api_url}/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": who.client_id,
+                "client_secret": who.client_secret,
+            },
+            timeout=30,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def headers(self, role: str = "retailer") -> dict[str, str]:
+        """Authorization headers using ``role``'s legacy token (no token round trip)."""
+        return {"Authorization": f"bearer {self.credentials[role].legacy_token}"}
+
+    def reset(self) -> None:
+        self.control.reset()
+
+    def config(self, **changes: Any) -> dict[str, Any]:
+        """Change settings with the control plane's JSON names: ``config(pageSize=3, lag={"min": 8})``."""
+        return self.control.config(changes)
+
+    def faults(self, **rules: Any) -> dict[str, Any]:
+        """Set faults per operation: ``faults(createConversation={"forceStatus": 503, "forceCount": 2})``."""
+        faults: dict[str, Any] = self.control.config({"faults": rules})["faults"]
+        return faults
+
+    def events(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.control.events(filters)
+
+    def notifications(self, account: str | None = None) -> list[dict[str, Any]]:
+        return self.control.notifications(account)
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.control.export_state()
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        self.control.import_state(snapshot)
+
+
+def fresh_start(control: ControlPlane, settings: Mapping[str, Any]) -> None:
+    """Make the sandbox as a new test expects it: no data, the given settings, the clock on time."""
+    control.reset()
+    control.config({"faults": None, **settings})
+    control.clock({"freeze": False})
+    control.clock({"set": format_rfc3339(_micros(datetime.now(UTC)))})
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)

@@ -1,0 +1,141 @@
+"""The pytest plugin's fixtures, exercised the way an integrator's own test suite uses them."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+USING_THE_SANDBOX = """
+import requests
+import pytest
+
+def create(sandbox, role="retailer", **extra):
+    body = {"title": "Late order", "otherPartyTradingPartnerId": "aaa-bbb-ccc", **extra}
+    url = f"{sandbox.api_url}/conversation"
+    return requests.post(url, json=body, headers=sandbox.headers(role), timeout=10)
+
+def listing(sandbox, role="retailer", **query):
+    url = f"{sandbox.api_url}/conversation/list"
+    return requests.post(url, json=query, headers=sandbox.headers(role), timeout=10)
+
+def test_a_client_gets_a_token_and_creates_a_conversation(dsco_sandbox):
+    assert dsco_sandbox.base_url.startswith("http://127.0.0.1:")
+    token = dsco_sandbox.token("supplier")
+    assert token
+    assert dsco_sandbox.retailer.client_id == "retailer-demo"
+    assert dsco_sandbox.supplier2.legacy_token == "supplier2-demo-token"
+    assert create(dsco_sandbox).status_code == 201
+
+def test_every_test_starts_from_an_empty_sandbox(dsco_sandbox):
+    dsco_sandbox.clock.advance(10)
+    assert listing(dsco_sandbox).json() == {"conversations": []}
+
+def test_the_clock_can_be_frozen_and_advanced(dsco_sandbox):
+    frozen = dsco_sandbox.clock.freeze()
+    stamp = frozen.strftime("%Y-%m-%dT%H:%M:%S.") + f"{frozen.microsecond // 1000:03d}Z"
+    assert create(dsco_sandbox).json()["createDate"] == stamp
+    assert listing(dsco_sandbox).json() == {"conversations": []}  # lag and the 5-second rule
+    dsco_sandbox.clock.advance(6)
+    assert len(listing(dsco_sandbox).json()["conversations"]) == 1
+
+def test_faults_events_and_notifications(dsco_sandbox):
+    dsco_sandbox.faults(createConversation={"forceStatus": 503, "forceCount": 1})
+    assert create(dsco_sandbox).status_code == 503
+    assert create(dsco_sandbox).status_code == 201
+    statuses = [e["status"] for e in dsco_sandbox.events(operation="createConversation")]
+    assert statuses == [503, 201]
+    create(dsco_sandbox, initialMessage={"message": "Where is it?"})
+    assert [n["dscoAccountId"] for n in dsco_sandbox.notifications("2000001")] == ["2000001"]
+
+def test_snapshot_and_restore(dsco_sandbox):
+    create(dsco_sandbox)
+    snapshot = dsco_sandbox.snapshot()
+    dsco_sandbox.reset()
+    dsco_sandbox.restore(snapshot)
+    dsco_sandbox.clock.advance(6)
+    assert len(listing(dsco_sandbox).json()["conversations"]) == 1
+
+def test_the_rate_limit_is_off_by_default(dsco_sandbox):
+    assert all(create(dsco_sandbox).status_code == 201 for _ in range(8))
+
+@pytest.mark.dsco(rate_limit=True)
+def test_a_marker_turns_the_rate_limit_on(dsco_sandbox):
+    dsco_sandbox.clock.freeze()
+    statuses = [create(dsco_sandbox).status_code for _ in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+@pytest.mark.dsco(page_size=2, lag=(0, 0))
+def test_a_marker_sets_page_size_and_lag(dsco_sandbox):
+    for _ in range(3):
+        create(dsco_sandbox)
+    dsco_sandbox.clock.advance(6)
+    first = listing(dsco_sandbox).json()
+    assert len(first["conversations"]) == 2 and "scrollId" in first
+
+def test_settings_from_a_marker_do_not_leak_into_the_next_test(dsco_sandbox):
+    assert dsco_sandbox.config()["pageSize"] == 100
+    assert dsco_sandbox.config()["faults"] == {}
+
+def test_the_in_process_app_needs_no_socket(dsco_client):
+    headers = {"Authorization": "bearer retailer-demo-token"}
+    response = dsco_client.post("/api/v3/conversation/list", json={}, headers=headers)
+    assert response.status_code == 200
+"""
+
+
+def test_the_fixtures_work_in_a_users_test_suite(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_integration=USING_THE_SANDBOX)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=10)
+
+
+def test_a_world_marker_swaps_the_world_for_one_test_only(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".json",
+        tiny_world="""{"format": "dsco-sandbox-world", "version": 1,
+          "accounts": [
+            {"dscoAccountId": "1", "role": "retailer", "name": "Tiny Retail", "clientId": "tr",
+             "clientSecret": "tr-secret", "legacyToken": "tr-token"},
+            {"dscoAccountId": "2", "role": "supplier", "name": "Tiny Supply", "clientId": "ts",
+             "clientSecret": "ts-secret", "legacyToken": "ts-token"}],
+          "tradingPartners": [{"dscoAccountId": "1", "partnerDscoAccountId": "2", "tradingPartnerId": "TS",
+                               "name": "Tiny Supply"}]}""",
+    )
+    pytester.makepyfile(
+        test_world="""
+import pytest, requests
+
+@pytest.mark.dsco(world="tiny_world.json")
+def test_tiny(dsco_sandbox):
+    body = {"title": "t", "otherPartyTradingPartnerId": "TS"}
+    r = requests.post(f"{dsco_sandbox.api_url}/conversation", json=body,
+                      headers={"Authorization": "bearer tr-token"}, timeout=10)
+    assert r.status_code == 201, r.text
+
+def test_default_again(dsco_sandbox):
+    r = requests.post(f"{dsco_sandbox.api_url}/conversation/list", json={},
+                      headers={"Authorization": "bearer tr-token"}, timeout=10)
+    assert r.status_code == 401
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_dsco_target_runs_the_same_tests_against_another_server(pytester: pytest.Pytester) -> None:
+    from serve_support import start
+
+    server = start()
+    try:
+        pytester.makepyfile(
+            test_target="""
+def test_target(dsco_sandbox):
+    assert dsco_sandbox.base_url == dsco_sandbox.base_url.rstrip("/")
+    assert dsco_sandbox.config()["rateLimit"]["enabled"] is False  # the fixture's default applies there too
+"""
+        )
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--dsco-target={server.base_url}")
+        result.assert_outcomes(passed=1)
+    finally:
+        server.stop()
