@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
-        help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host)",
+        default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
+        help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
+        "default: $DSCO_SANDBOX_ADMIN_TOKEN)",
     )
 
     validate = commands.add_parser(
