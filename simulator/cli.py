@@ -158,6 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--ours", type=Path, help="our contract (default: the installed contracts/openapi.yaml)"
     )
+    conformance = contract_commands.add_parser(
+        "test",
+        help="check a running server against the contract (Schemathesis)",
+        description="Send generated requests (valid and invalid) to a server that claims to speak the "
+        "contract and check every answer: no server errors, documented status codes and content types, "
+        "response schemas, invalid data refused, and links followed between operations. Exit 0 when "
+        "clean, 1 when any check fails, 2 when the target cannot be reached.",
+    )
+    conformance.add_argument("--target", required=True, help="server root or API base URL (.../api/v3)")
+    conformance.add_argument("--token", help="a bearer token to send (e.g. a sandbox legacy token)")
+    conformance.add_argument("--client-id", help="OAuth2 client id to get a token with")
+    conformance.add_argument("--client-secret", help="OAuth2 client secret to get a token with")
+    conformance.add_argument(
+        "--max-examples", type=_positive_int, default=50, help="examples per operation (default: %(default)s)"
+    )
+    conformance.add_argument("--no-stateful", action="store_true", help="skip the phase that follows links")
     return parser
 
 
@@ -171,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "scenario":
         return _new_scenario(args)
+    if args.contract_command == "test":
+        return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
 
 
@@ -293,6 +311,20 @@ def _new_scenario(args: argparse.Namespace) -> int:
         return 2
     print(f"wrote {path}: edit it, then run `dsco-sandbox replay {path}`")
     return 0
+
+
+def _contract_test(args: argparse.Namespace) -> int:
+    from .conformance import run_conformance
+
+    return run_conformance(
+        args.target,
+        token=args.token,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        max_examples=args.max_examples,
+        stateful=not args.no_stateful,
+        out=sys.stdout,
+    )
 
 
 # --- contract diff ---------------------------------------------------------------------------

@@ -152,7 +152,8 @@ def parse_rfc3339(text: str) -> int | None:
 def format_rfc3339(micros: int) -> str:
     """Render epoch microseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, millisecond precision)."""
     moment = _EPOCH + timedelta(microseconds=micros)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # The year is formatted by hand: strftime("%Y") does not pad years before 1000 to 4 digits.
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def seconds(value: float) -> int:

@@ -499,7 +499,7 @@ class ConversationService:
                 locators[0][0], f"required: give one of {names}", code="conversation_missing"
             )
         for name, role, value in given:
-            conversation = self._find(caller, role, value)
+            conversation = self._find(caller, role, value, name)
             if conversation is None:
                 raise InvalidRequest.at(
                     name,
@@ -516,21 +516,27 @@ class ConversationService:
         assert found is not None
         return found
 
-    def _find(self, caller: Account, role: Role | None, value: str) -> Conversation | None:
+    def _find(self, caller: Account, role: Role | None, value: str, field: str) -> Conversation | None:
         if role is None:
             conversation = self.store.conversation(value)
         elif role == caller.role:
             conversation = self.store.conversation_by_reference(role, caller.id, value)
         else:  # the other party's reference id: look among the caller's partners' references
-            conversation = next(
-                (
-                    c
-                    for partner_id in self._partner_ids(caller)
-                    if (c := self.store.conversation_by_reference(role, partner_id, value)) is not None
-                    and c.party_role(caller.id) is not None
-                ),
-                None,
-            )
+            found = [
+                c
+                for partner_id in self._partner_ids(caller)
+                if (c := self.store.conversation_by_reference(role, partner_id, value)) is not None
+                and c.party_role(caller.id) is not None
+            ]
+            if len(found) > 1:
+                # Reference ids are unique per owner only: two partners may both use "R-1".
+                raise InvalidRequest.at(
+                    field,
+                    f"{value!r} is the reference id of conversations with {len(found)} of your partners; "
+                    "use dscoConversationId",
+                    code="ambiguous_reference_id",
+                )
+            conversation = found[0] if found else None
         if conversation is None or conversation.party_role(caller.id) is None:
             return None
         return conversation

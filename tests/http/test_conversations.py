@@ -659,3 +659,16 @@ def test_a_world_without_such_objects_still_resolves_orders(bare_api: Api) -> No
         "context": {"type": "order", "poNumber": "nope"},
     }
     assert bare_api.create(NORTHWIND, body).status_code == 400
+
+
+def test_another_partys_reference_id_used_by_two_partners_is_refused_as_ambiguous(api: Api) -> None:
+    """Reference ids are unique per owner only: Northwind and Contoso may both say "R-1" to Acme."""
+    for retailer, partner in ((NORTHWIND, "aaa-bbb-ccc"), (CONTOSO, "acme-for-contoso")):
+        body = {"title": "t", "otherPartyTradingPartnerId": partner, "referenceId": "R-1"}
+        assert api.create(retailer, body).status_code == 201
+    response = api.post_message(ACME, {"retailerReferenceId": "R-1", "message": "hi"})
+    assert response.status_code == 400
+    assert error_lines(response) == [
+        "retailerReferenceId: 'R-1' is the reference id of conversations with 2 of your partners; "
+        "use dscoConversationId"
+    ]
