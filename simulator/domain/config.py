@@ -98,7 +98,7 @@ class SandboxConfig:
             return replace(self, **{name: value for name, value in values.items() if value is not None})
         except InvalidRequest as error:
             raise InvalidRequest(
-                *(Problem(_JSON_NAMES.get(p.field, p.field), p.message) for p in error.problems),
+                *(Problem(_JSON_NAMES.get(p.field, p.field), _json_words(p.message)) for p in error.problems),
                 code="invalid_config",
             ) from None
 
@@ -120,3 +120,10 @@ _JSON_NAMES = MappingProxyType(
         "journal_size": "journalSize",
     }
 )
+
+
+def _json_words(message: str) -> str:
+    """A problem's message with the Python attribute names it mentions spelt as the user sent them."""
+    for name, json_name in _JSON_NAMES.items():
+        message = message.replace(name, json_name)
+    return message

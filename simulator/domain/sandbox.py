@@ -17,7 +17,7 @@ from typing import Any
 from .auth import Authenticator, IssuedToken
 from .clock import ControllableClock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
-from .errors import InvalidRequest
+from .errors import InvalidRequest, Problem
 from .faults import FaultDecision, FaultPlan, rule_from_json
 from .journal import Journal
 from .models import Account, Conversation, Message
@@ -25,7 +25,16 @@ from .notifications import NotificationCenter
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
 from .service import ConversationService
-from .state import STATE_FORMAT, STATE_VERSION, conversation_to_json, message_to_json, rebuild_store
+from .state import (
+    GENERATORS,
+    STATE_FORMAT,
+    STATE_VERSION,
+    conversation_to_json,
+    generator_to_json,
+    generators_from_json,
+    message_to_json,
+    rebuild_store,
+)
 from .store import MemoryStore, Store
 from .views import message_view
 from .world import World
@@ -54,24 +63,30 @@ class Sandbox:
         self.rate_limiter = RateLimiter(self.config.rate_limit_per_second)
         self.journal = Journal(self.config.journal_size)
         self.notifications = NotificationCenter()
-        self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
+        self._operation: str | None = None
+        """The operation running now, so that the notifications it raises are journaled with it."""
+        self._generators = {name: self._seeded(name) for name in GENERATORS}
+        self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
-        self.auth = Authenticator(world, random.Random(f"{self.config.seed}:tokens"), self.config)
+        self.auth = Authenticator(world, self._generators["tokens"], self.config)
+
+    def _seeded(self, name: str) -> random.Random:
+        return random.Random(f"{self.config.seed}:{name}")
 
     def _attach(self, world: World, store: Store) -> None:
-        """(Re)build the services over ``world`` and ``store``, with freshly seeded generators."""
+        """(Re)build the services over ``world`` and ``store``, with the current generators."""
         self.world = world
         self.store = store
-        seed = self.config.seed
-        self._notification_ids = random.Random(f"{seed}:notifications")
+        generators = self._generators
+        self._notification_ids = generators["notifications"]
         self.conversations = ConversationService(
             world,
             store,
             self.clock,
             self.config,
-            ids=random.Random(f"{seed}:ids"),
-            lags=random.Random(f"{seed}:lags"),
-            scrolls=ScrollRegistry(random.Random(f"{seed}:scrolls")),
+            ids=generators["ids"],
+            lags=generators["lags"],
+            scrolls=ScrollRegistry(generators["scrolls"]),
             on_message=self._notify,
         )
         service = self.conversations
@@ -94,7 +109,9 @@ class Sandbox:
             self.rate_limiter.clear()
             self.journal.clear()
             self.notifications.clear()
-            self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
+            for name in ("ids", "lags", "scrolls", "notifications", "faults"):  # tokens stay valid
+                self._generators[name] = self._seeded(name)
+            self.faults = FaultPlan(self._generators["faults"])
             self._attach(self.world, self.store)
 
     # --- entry points used by every front end ---------------------------------------------
@@ -117,7 +134,11 @@ class Sandbox:
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
         """Run one API operation for ``caller`` with a schema-valid body."""
         with self.lock:
-            return self._handlers[operation](caller, body)
+            self._operation = operation
+            try:
+                return self._handlers[operation](caller, body)
+            finally:
+                self._operation = None
 
     def fault_for(self, operation: str) -> FaultDecision:
         return self.faults.decide(operation)
@@ -143,6 +164,7 @@ class Sandbox:
             "notification",
             self.clock.now(),
             account=message.recipient_id,
+            operation=self._operation,
             notification=notification.to_json(),
         )
 
@@ -205,29 +227,43 @@ class Sandbox:
                 "conversations": conversations,
                 "messages": messages,
                 "tokens": self.auth.export(),
+                "random": {name: generator_to_json(rng) for name, rng in self._generators.items()},
             }
 
     def import_state(self, world: World, document: Mapping[str, Any]) -> None:
         """Replace everything with a schema-valid state document whose world is already loaded.
 
-        The new store is built and checked first; only then is anything swapped, so a refused
-        document leaves this sandbox untouched.
+        Everything is built and checked first (store, settings, fault rules, clock, generators);
+        only then is anything swapped, so a refused document leaves this sandbox untouched.
         """
         store = rebuild_store(world, document)
-        config = self.config.updated(document["config"])
+        raw_config = document["config"]
+        try:
+            config = self.config.updated(raw_config)
+        except InvalidRequest as error:
+            raise InvalidRequest(
+                *(Problem(f"config.{p.field}", p.message) for p in error.problems), code="invalid_state"
+            ) from None
+        rules = {
+            operation: rule_from_json(f"config.faults.{operation}", raw)
+            for operation, raw in raw_config.get("faults", {}).items()
+        }
         instant = parse_rfc3339(document["clock"]["now"])
         if instant is None:
             raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
+        generators = generators_from_json(document, config.seed)
         with self.lock:
             self.config.copy_from(config)
             self.clock.set(instant)
             self.clock.freeze(bool(document["clock"]["frozen"]))
             self.rate_limiter.clear()
+            self.journal.resize(self.config.journal_size)
             self.journal.clear()
             self.notifications.clear()
-            self.faults = FaultPlan(random.Random(f"{self.config.seed}:faults"))
-            for operation, raw in document["config"].get("faults", {}).items():
-                self.faults.configure(operation, rule_from_json(f"config.faults.{operation}", raw))
+            self._generators = generators
+            self.faults = FaultPlan(generators["faults"])
+            for operation, rule in rules.items():
+                self.faults.configure(operation, rule)
             self._attach(world, store)
-            self.auth = Authenticator(world, random.Random(f"{self.config.seed}:tokens"), self.config)
+            self.auth = Authenticator(world, generators["tokens"], self.config)
             self.auth.restore(list(document.get("tokens", [])))

@@ -8,6 +8,9 @@ refused document leaves the running sandbox exactly as it was.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -98,3 +101,74 @@ def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
     if problems:
         raise InvalidRequest(*problems, code="invalid_state")
     return store
+
+
+# --- the seeded generators ---------------------------------------------------------------------
+GENERATORS = ("ids", "lags", "scrolls", "notifications", "tokens", "faults")
+"""The sandbox's seeded generators, by the name their state is saved under in ``random``."""
+
+_MT_WORDS = 625  # Mersenne Twister: 624 state words and the position in them
+
+
+def generator_to_json(rng: random.Random) -> dict[str, Any]:
+    """One generator's exact position, compactly: the Mersenne Twister words as one hex string."""
+    version, internal, gauss = rng.getstate()
+    return {"version": version, "state": "".join(f"{word:08x}" for word in internal), "gauss": gauss}
+
+
+def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, random.Random]:
+    """The generators to resume with: as saved in ``random``, else fresh streams for this document.
+
+    A document without a saved position (hand-written, or trimmed) must still never hand out an id
+    or a token it already holds, so the missing generators start a new stream seeded by the seed
+    and a digest of the document's ids and tokens: repeatable, and not the stream that made them.
+    """
+    saved = document.get("random") or {}
+    problems: list[Problem] = []
+    found: dict[str, random.Random] = {}
+    digest: str | None = None
+    for name in GENERATORS:
+        raw = saved.get(name)
+        if raw is None:
+            if digest is None:
+                digest = _digest(document)
+            found[name] = random.Random(f"{seed}:{name}:resumed:{digest}")
+            continue
+        rng = _generator_from_json(raw)
+        if rng is None:
+            problems.append(
+                Problem(f"random.{name}", "is not a saved generator state (export the state again)")
+            )
+        else:
+            found[name] = rng
+    if problems:
+        raise InvalidRequest(*problems, code="invalid_state")
+    return found
+
+
+def _generator_from_json(raw: Any) -> random.Random | None:
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("state"), str):
+        return None
+    text, version, gauss = raw["state"], raw.get("version"), raw.get("gauss")
+    if (
+        len(text) != 8 * _MT_WORDS
+        or not isinstance(version, int)
+        or not (gauss is None or isinstance(gauss, int | float))
+    ):
+        return None
+    try:
+        words = tuple(int(text[i : i + 8], 16) for i in range(0, len(text), 8))
+        rng = random.Random()
+        rng.setstate((version, words, gauss))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return rng
+
+
+def _digest(document: Mapping[str, Any]) -> str:
+    held = {
+        "conversations": [c.get("id") for c in document.get("conversations", [])],
+        "messages": [m.get("id") for m in document.get("messages", [])],
+        "tokens": [t.get("accessToken") for t in document.get("tokens", [])],
+    }
+    return hashlib.sha256(json.dumps(held, sort_keys=True).encode("utf-8")).hexdigest()

@@ -31,6 +31,8 @@ _ROUTES = (
     ("getConversationMessages", "/conversation/message/list", "POST", 200),
 )
 WRITE_OPERATIONS = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
+STATE_CHANGES = WRITE_OPERATIONS | {"getAccessToken"}
+"""Operations whose success changes the saved state (a new token is part of it too)."""
 FORM_TYPE = "application/x-www-form-urlencoded"
 _JOURNAL_BODY_LIMIT = 64 * 1024
 """Bodies larger than this are journaled as a note, so the journal's memory stays bounded."""
@@ -137,6 +139,7 @@ def _forced(operation: str, decision: FaultDecision) -> Response:
     line = f"injected fault ({decision.reason}): this call of {operation} was answered with {status}"
     if operation == "getAccessToken" and status in (400, 401):
         kind = "invalid_request" if status == 400 else "invalid_client"
+        headers["Cache-Control"] = "no-store"  # as on every answer of the token endpoint
         return json_response(status, {"error": kind, "error_description": line}, headers)
     if status == 429:
         headers["Retry-After"] = "1"
@@ -173,8 +176,8 @@ def _journal(response: Response) -> Response:
         "status": response.status_code,
         "durationMs": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
         "violations": g.get("violations", []),
-        "request": _bounded(g.get("request_body")),
-        "response": _bounded(g.get("response_body", _text_of(response))),
+        "request": _bounded(g.request_body if "request_body" in g else _unread_body()),
+        "response": _bounded(g.response_body if "response_body" in g else _body_of(response)),
     }
     if g.get("fault"):
         details["fault"] = g.fault
@@ -184,15 +187,48 @@ def _journal(response: Response) -> Response:
         "request", sandbox.clock.now(), account=g.get("account"), operation=operation, **details
     )
     hook = current_app.extensions.get("dsco_after_change")
-    if hook is not None and operation in WRITE_OPERATIONS and response.status_code < 300:
+    if hook is not None and operation in STATE_CHANGES and response.status_code < 300:
         hook()
     return response
 
 
-def _text_of(response: Response) -> str | None:
+def _body_of(response: Response) -> Any:
+    """An answer the handler did not hand over as JSON (an error, a fault): parsed when JSON."""
     if response.is_streamed or response.direct_passthrough:
         return None
-    return response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    if response.mimetype == "application/json":
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _unread_body() -> Any:
+    """The body of a call refused before its body was read (a fault, a missing token), if any.
+
+    A body that was read and refused (malformed JSON) is gone; the 400 answer names the problem.
+    """
+    if request.content_length is not None and request.content_length > _JOURNAL_BODY_LIMIT:
+        return f"({request.content_length} bytes, not kept)"
+    try:
+        if request.mimetype == FORM_TYPE:
+            form = {key: request.form[key] for key in request.form}
+            return {**form, "client_secret": "***"} if "client_secret" in form else form
+        if _operation() == "getAccessToken":  # a mistyped token request may still hold a secret
+            return (
+                f"({request.content_length or 0} bytes of {request.mimetype or 'no Content-Type'}, not kept)"
+            )
+        text = request.get_data(cache=True).decode("utf-8", "replace")
+    except Exception:  # a body that cannot even be read is not worth failing the answer for
+        return None
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _bounded(value: Any) -> Any:

@@ -6,8 +6,10 @@ Nothing lives in module globals; the sandbox, the contract and the helpers hang 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -68,12 +70,11 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
     """POST each notification to its account's webhook, journaling every attempt."""
 
     def journal(delivery: Delivery) -> None:
-        sandbox.journal.record(
-            "webhook",
-            sandbox.clock.now(),
-            account=delivery.delivery_id.split("/", 1)[0],
-            delivery={
-                "id": delivery.delivery_id.split("/", 1)[1],
+        account_id, notification_id = delivery.delivery_id.split("/", 1)
+        details: dict[str, Any] = {
+            "path": delivery.url,
+            "delivery": {
+                "id": notification_id,
                 "url": delivery.url,
                 "attempt": delivery.attempt,
                 "status": delivery.status,
@@ -81,7 +82,10 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
                 "delivered": delivery.delivered,
                 "final": delivery.final,
             },
-        )
+        }
+        if delivery.status is not None:  # the status received, as the journal schema describes it
+            details["status"] = delivery.status
+        sandbox.journal.record("webhook", sandbox.clock.now(), account=account_id, **details)
 
     dispatcher = WebhookDispatcher(base_delay=base_delay, on_attempt=journal)
 
@@ -106,6 +110,8 @@ def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_f
         document = state_file.read()
     except ValueError as error:
         raise WorldFileError(f"{where}: not a JSON state document ({error})") from None
+    except OSError as error:
+        raise WorldFileError(f"{where}: cannot read the state file ({error.strerror})") from None
     if document is not None:
         violations = contract.validate(contract.schema_uri("schemas/sandbox-state.json"), document)
         if violations:
@@ -114,5 +120,13 @@ def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_f
             sandbox.import_state(world_from_document(contract, document["world"], where), document)
         except InvalidRequest as error:
             raise WorldFileError("\n".join(f"{where}: {p}" for p in error.problems)) from None
+    saving = threading.Lock()
+
+    def save() -> None:
+        # Export and write as one step: two changes saving at once must not let the older
+        # snapshot land last and overwrite the newer one.
+        with saving:
+            state_file.write(sandbox.export_state())
+
     app.extensions["dsco_state_file"] = state_file
-    app.extensions["dsco_after_change"] = lambda: state_file.write(sandbox.export_state())
+    app.extensions["dsco_after_change"] = save

@@ -7,12 +7,13 @@ same error mapping applies: a 400 names the field and what was expected, and cha
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from ..bootstrap import WorldFileError, world_from_document
-from ..contract import Contract
+from ..contract import Contract, Violation
 from ..domain.clock import parse_rfc3339
 from ..domain.errors import InvalidRequest, Problem, Unauthenticated
 from ..domain.sandbox import Sandbox
@@ -25,14 +26,80 @@ def _sandbox() -> Sandbox:
     return sandbox
 
 
-def _checked_body(schema: str) -> Any:
+def _checked_body(schema: str, body: Any = None) -> Any:
     """The JSON body, refused with one line per problem unless it fits ``schemas/<schema>``."""
     contract: Contract = current_app.extensions["dsco_contract"]
-    body = json_body()
+    body = json_body() if body is None else body
     violations = contract.validate(contract.schema_uri(f"schemas/{schema}"), body)
+    if violations and schema == "sandbox-config-update.json":
+        violations = _explain_fault_rules(contract, body, violations)
     if violations:
         raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
     return body
+
+
+_CLOCK_COMMANDS = ("freeze", "set", "advance")
+
+
+def _clock_command() -> Any:
+    """The clock command, refused by name when it is empty, names two changes or an unknown key.
+
+    The schema alone would explain these through its first alternative (``freeze: required field
+    is missing``), which points at the wrong field.
+    """
+    body = json_body()
+    if isinstance(body, dict):
+        known = [key for key in body if key in _CLOCK_COMMANDS]
+        problems = [
+            Problem(_printable(key), "unknown field; send one of freeze, set or advance")
+            for key in body
+            if key not in _CLOCK_COMMANDS
+        ]
+        if len(known) > 1:
+            problems += [
+                Problem(key, f"one change per call, but {', '.join(known)} were sent together")
+                for key in known
+            ]
+        if not body:
+            problems.append(Problem("body", "{} changes nothing; send one of freeze, set or advance"))
+        if problems:
+            raise InvalidRequest(*problems, code="contract_violation")
+    return _checked_body("sandbox-clock-command.json", body)
+
+
+def _explain_fault_rules(contract: Contract, body: Any, violations: list[Violation]) -> list[Violation]:
+    """Explain a refused fault rule field by field.
+
+    A rule may also be null (remove it), and the schema's "a rule or null" only says that the value
+    is neither; checking the rule on its own names the field that is wrong (``faults.*.errorRate``),
+    or says that a rule must be an object.
+    """
+    faults = body.get("faults") if isinstance(body, dict) else None
+    if not isinstance(faults, dict):
+        return violations
+    rule_schema = contract.schema_uri("schemas/sandbox-fault-rule.json")
+    explained: list[Violation] = []
+    for violation in violations:
+        rule = (
+            faults.get(violation.path.removeprefix("faults."))
+            if violation.path.startswith("faults.")
+            else None
+        )
+        if rule is not None:
+            details = contract.validate(rule_schema, rule)
+            if details:
+                explained.extend(
+                    Violation(violation.path if v.path == "body" else f"{violation.path}.{v.path}", v.message)
+                    for v in details
+                )
+                continue
+        explained.append(violation)
+    return explained
+
+
+def _printable(name: str) -> str:
+    """A client-chosen key as one line of printable ASCII (JSON string escapes)."""
+    return json.dumps(name, ensure_ascii=True)[1:-1]
 
 
 def _changed() -> None:
@@ -73,7 +140,7 @@ def create_control_blueprint() -> Blueprint:
 
     @control.post("/clock")
     def control_clock() -> Response:
-        state = _sandbox().control_clock(_checked_body("sandbox-clock-command.json"))
+        state = _sandbox().control_clock(_clock_command())
         _changed()
         return json_response(200, state)
 

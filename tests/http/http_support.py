@@ -257,3 +257,82 @@ __all__ = [
     "error_lines",
     "iso",
 ]
+
+
+# --- the control plane (/_sandbox) -------------------------------------------------------------
+CONTROL = "/_sandbox"
+
+
+def plain_client(app: Flask) -> FlaskClient:
+    """A test client that checks nothing: for tests that inject a 5xx (or another status the
+    contract does not document) on purpose, which :class:`CheckedClient` would fail."""
+    return FlaskClient(app, app.response_class, use_cookies=True)
+
+
+def schema_problems(app: Flask, schema: str, document: Any) -> list[str]:
+    """Why ``document`` breaks ``contracts/schemas/<schema>``, one line each (empty when it fits)."""
+    contract: Contract = app.extensions["dsco_contract"]
+    return [str(v) for v in contract.validate(contract.schema_uri(f"schemas/{schema}"), document)]
+
+
+class Control:
+    """Calls of the sandbox's control plane; the shortcuts check for a 200 and return its JSON."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    # --- raw calls ---------------------------------------------------------------------------
+    def clock_command(self, body: Any) -> TestResponse:
+        return self.client.post(f"{CONTROL}/clock", json=body)
+
+    def put_config(self, body: Any) -> TestResponse:
+        return self.client.put(f"{CONTROL}/config", json=body)
+
+    def put_state(self, document: Any) -> TestResponse:
+        return self.client.put(f"{CONTROL}/state", json=document)
+
+    def get(self, route: str, **query: Any) -> TestResponse:
+        return self.client.get(f"{CONTROL}/{route}", query_string=query)
+
+    # --- checked shortcuts -------------------------------------------------------------------
+    def _ok(self, response: TestResponse) -> Any:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json
+
+    def clock(self) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.get("clock"))
+        return found
+
+    def advance(self, secs: float) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.clock_command({"advance": secs}))
+        return found
+
+    def config(self) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.get("config"))
+        return found
+
+    def configure(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.put_config(dict(changes)))
+        return found
+
+    def export(self) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.get("state"))
+        return found
+
+    def import_state(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        found: dict[str, Any] = self._ok(self.put_state(dict(document)))
+        return found
+
+    def reset(self) -> None:
+        self._ok(self.client.post(f"{CONTROL}/reset"))
+
+    def events(self, **query: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._ok(self.get("events", **query))["events"]
+        return found
+
+    def notifications(self, **query: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._ok(self.get("notifications", **query))["notifications"]
+        return found
+
+
+__all__ += ["CONTROL", "Control", "plain_client", "schema_problems"]

@@ -85,7 +85,7 @@ def test_the_in_process_app_needs_no_socket(dsco_client):
 
 
 def test_the_fixtures_work_in_a_users_test_suite(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_integration=USING_THE_SANDBOX)
+    pytester.makepyfile(test_dsco_fixtures_in_a_user_suite=USING_THE_SANDBOX)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=10)
 
@@ -103,7 +103,7 @@ def test_a_world_marker_swaps_the_world_for_one_test_only(pytester: pytest.Pytes
                                "name": "Tiny Supply"}]}""",
     )
     pytester.makepyfile(
-        test_world="""
+        test_dsco_world_marker="""
 import pytest, requests
 
 @pytest.mark.dsco(world="tiny_world.json")
@@ -129,7 +129,7 @@ def test_dsco_target_runs_the_same_tests_against_another_server(pytester: pytest
     server = start()
     try:
         pytester.makepyfile(
-            test_target="""
+            test_dsco_target_option="""
 def test_target(dsco_sandbox):
     assert dsco_sandbox.base_url == dsco_sandbox.base_url.rstrip("/")
     assert dsco_sandbox.config()["rateLimit"]["enabled"] is False  # the fixture's default applies there too
