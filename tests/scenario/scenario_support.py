@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from serve_support import Served, start
 
 from simulator.scenario.transport import Reply, TransportError
 
@@ -120,59 +119,13 @@ def dropping(method: str, path: str, sent: Mapping[str, Any]) -> Reply:
     return fake_dsco(method, path, sent)
 
 
-# --- a real server ----------------------------------------------------------------------------------
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    base_url: str
-
-
-def start_server(*args: str) -> Served:
-    """``dsco-sandbox serve --port 0`` in a subprocess; its banner names the port it got."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    banner: list[str] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        banner.append(line.rstrip("\n"))
-        if "stop with Ctrl+C" in line:
-            break
-    base = next((line.split()[-1] for line in banner if "base URL" in line), None)
-    if base is None:
-        process.kill()
-        raise AssertionError("dsco-sandbox serve did not start:\n" + "\n".join(banner))
-    return Served(process, base.removesuffix("/api/v3"))
-
-
-def stop_server(served: Served) -> None:
-    if served.process.poll() is None:
-        served.process.terminate()
-        try:
-            served.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            served.process.kill()
-            served.process.wait(timeout=10)
-    for stream in (served.process.stdout, served.process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 @contextmanager
 def server(*args: str) -> Iterator[Served]:
-    served = start_server(*args)
+    served = start(*args)
     try:
         yield served
     finally:
-        stop_server(served)
+        served.stop()
 
 
 def shipped_scenarios() -> list[Path]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from scenario_support import SHIPPED, Served, shipped_scenarios, start_server, stop_server
+from scenario_support import SHIPPED, shipped_scenarios
+from serve_support import Served, start
 
 from simulator.contract import Contract
 from simulator.scenario.loader import load_scenario
@@ -28,9 +29,9 @@ def contract() -> Contract:
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     """One server for the module, with serve's own defaults (rate limit on, random lag)."""
-    server = start_server()
+    server = start()
     yield server
-    stop_server(server)
+    server.stop()
 
 
 def test_the_promised_stories_are_shipped() -> None:
