@@ -27,6 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from hypothesis import settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Ok
 from schemathesis.core.transforms import UNRESOLVABLE
@@ -110,10 +111,29 @@ class ContractWorkflow(schema.as_state_machine()):  # type: ignore[misc]
         body["context"] = {"type": "account"}
 
 
-TestContractWorkflow = ContractWorkflow.TestCase
-TestContractWorkflow.settings = settings(
-    ContractWorkflow.TestCase.settings, max_examples=30, stateful_step_count=8
-)
+FLAKY_ATTEMPTS = 3
+
+
+class TestContractWorkflow(ContractWorkflow.TestCase):  # type: ignore[misc,name-defined]
+    settings = settings(
+        ContractWorkflow.TestCase.settings, max_examples=30, stateful_step_count=8, database=None
+    )
+
+    def runTest(self) -> None:
+        """Run the stateful phase, again with fresh draws if Schemathesis trips Hypothesis's replay.
+
+        Some of Schemathesis's stateful draws happen outside Hypothesis's control (a known upstream
+        defect), so a generated step can occasionally draw a different type on replay, and Hypothesis
+        stops with FlakyStrategyDefinition: a problem of the test tool, not an answer of the sandbox.
+        Only that error leads to another attempt; any check that fails still fails the test at once.
+        """
+        for attempt in range(1, FLAKY_ATTEMPTS + 1):
+            try:
+                super().runTest()
+                return
+            except FlakyStrategyDefinition:
+                if attempt == FLAKY_ATTEMPTS:
+                    raise
 
 
 # --- over the wire: run_conformance, as `dsco-sandbox contract test` will ---------------------------

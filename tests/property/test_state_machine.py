@@ -142,19 +142,11 @@ class ConversationMachine(RuleBasedStateMachine):
             conv = next(
                 (c for c in self.convs.values() if c.party(role) == caller and c.refs[role] == value), None
             )
-        else:  # the other party's reference id: the first of the caller's partners that uses it
-            partners = sorted(
-                (a for a in ACTORS if trade(caller, a) or trade(a, caller)), key=lambda a: a.account_id
-            )
-            conv = next(
-                (
-                    c
-                    for p in partners
-                    for c in self.convs.values()
-                    if c.party(role) == p and c.refs[role] == value and c.role_of(caller) is not None
-                ),
-                None,
-            )
+        else:  # the other party's reference id: refused as ambiguous when two partners use it
+            matches = [
+                c for c in self.convs.values() if c.refs[role] == value and c.role_of(caller) is not None
+            ]
+            conv = matches[0] if len(matches) == 1 else None
         return conv if conv is not None and conv.role_of(caller) is not None else None
 
     def _locator(self, conv: Conv, address: str, names: tuple[str, str, str]) -> tuple[dict[str, str], Any]:
