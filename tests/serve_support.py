@@ -45,7 +45,8 @@ def start(*args: str) -> Served:
     """Run ``python -m simulator serve --port 0 ARGS`` and wait for its banner (20 s at most)."""
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by Served.stop()
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "serve", "--port", "0", *args],
+        # Responses are checked against the contract in every test, as in the in-process fixtures.
+        [sys.executable, "-m", "simulator", "serve", "--port", "0", "--validate-responses", *args],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,

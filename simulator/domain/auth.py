@@ -32,6 +32,7 @@ class Authenticator:
         self.config = config
         self._rng = rng
         self._tokens: dict[str, IssuedToken] = {}
+        self._sweep_at = 1024
 
     def issue(self, form: dict[str, str], now: int) -> IssuedToken:
         """Mint a token for a client-credentials request (the form fields of ``getAccessToken``)."""
@@ -82,5 +83,8 @@ class Authenticator:
         }
 
     def _forget_expired(self, now: int) -> None:
-        if len(self._tokens) > 1024:
+        """Drop expired tokens, amortised: only when the table has doubled since the last sweep
+        (sweeping on every request once many tokens were alive made each token cost O(n))."""
+        if len(self._tokens) > self._sweep_at:
             self._tokens = {k: t for k, t in self._tokens.items() if t.expires_at > now}
+            self._sweep_at = max(1024, 2 * len(self._tokens))
