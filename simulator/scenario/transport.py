@@ -99,6 +99,12 @@ def parse_reply_body(content_type: str | None, text: str) -> Any:
     return None
 
 
+def _add_admin_token(headers: dict[str, str], path: str, admin_token: str | None) -> None:
+    """Control-plane calls carry the admin token, when the target was started with one."""
+    if admin_token and path.startswith(CONTROL_PREFIX):
+        headers.setdefault("Authorization", f"bearer {admin_token}")
+
+
 class InProcessTransport:
     """Calls a Flask app through its test client: no sockets, and the control plane is always there."""
 
@@ -122,8 +128,7 @@ class InProcessTransport:
         query: Mapping[str, str] | None = None,
     ) -> Reply:
         payload, sent = encode_body(json=json, form=form, data=data, headers=headers)
-        if self.admin_token and path.startswith(CONTROL_PREFIX):
-            sent.setdefault("Authorization", f"bearer {self.admin_token}")
+        _add_admin_token(sent, path, self.admin_token)
         try:
             response = self.client.open(
                 path, method=method, data=payload, headers=sent, query_string=dict(query or {})
@@ -193,8 +198,7 @@ class HttpTransport:
         query: Mapping[str, str] | None = None,
     ) -> Reply:
         payload, sent = encode_body(json=json, form=form, data=data, headers=headers)
-        if self.admin_token and path.startswith(CONTROL_PREFIX):
-            sent.setdefault("Authorization", f"bearer {self.admin_token}")
+        _add_admin_token(sent, path, self.admin_token)
         url = self.url(path)
         try:
             response = self.session.request(
