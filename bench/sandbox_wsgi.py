@@ -10,4 +10,4 @@ from __future__ import annotations
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
 
-app = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False)))
+app = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False, validate_responses=False)))

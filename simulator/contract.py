@@ -339,8 +339,8 @@ class _Shape:
                 child = self.properties.get(key)
                 if child is None:
                     found.append(_join_path(path, key))
-                else:
-                    child.unknown(value, _join_path(path, key), found)
+                elif child.properties is not None or child.items is not None or child.branches is not None:
+                    child.unknown(value, _join_path(path, key), found)  # leaves have nothing to check
         elif self.items is not None and isinstance(instance, list):
             for i, value in enumerate(instance):
                 self.items.unknown(value, f"{path}[{i}]", found)

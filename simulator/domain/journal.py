@@ -8,13 +8,39 @@ load test cannot make it grow without bound; ``seq`` keeps increasing, so a read
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .clock import format_rfc3339
+
+
+@runtime_checkable
+class Deferred(Protocol):
+    """A detail rendered only when the journal is read (most entries never are)."""
+
+    def to_json(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A body kept as the text that went over the wire.
+
+    Recording text costs nothing (the answer was encoded anyway) and keeps no object trees alive,
+    which a journal of a thousand 100-item pages would otherwise do. Text that is not JSON reads
+    back as the text itself.
+    """
+
+    text: str
+
+    def to_json(self) -> Any:
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +60,10 @@ class JournalEntry:
             "kind": self.kind,
             "account": self.account,
             "operation": self.operation,
-            **self.details,
+            **{
+                name: value.to_json() if isinstance(value, Deferred) else value
+                for name, value in self.details.items()
+            },
         }
 
 

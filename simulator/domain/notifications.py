@@ -23,7 +23,8 @@ class Notification:
     seq: int
     account_id: str
     created: int
-    payload: dict[str, Any]
+    render: Callable[[], dict[str, Any]]
+    """Builds the payload; deferred because most notifications are never read or delivered."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -31,7 +32,7 @@ class Notification:
             "seq": self.seq,
             "dscoAccountId": self.account_id,
             "createDate": format_rfc3339(self.created),
-            **self.payload,
+            **self.render(),
         }
 
 
@@ -56,11 +57,15 @@ class NotificationCenter:
             self._by_account.clear()
 
     def publish(
-        self, notification_id: str, account_id: str, created: int, payload: dict[str, Any]
+        self,
+        notification_id: str,
+        account_id: str,
+        created: int,
+        render: Callable[[], dict[str, Any]],
     ) -> Notification:
         with self._lock:
             self._seq += 1
-            notification = Notification(notification_id, self._seq, account_id, created, payload)
+            notification = Notification(notification_id, self._seq, account_id, created, render)
             self._by_account.setdefault(account_id, deque(maxlen=self._per_account)).append(notification)
         for listener in list(self._listeners):
             listener(notification)

@@ -1,7 +1,9 @@
 """Scrolls: frozen result sets that a client pages through with an opaque ``scrollId``.
 
-The first list call freezes its whole result (the immutable records it matched), so writes made
-while a client is paging can never add, drop or repeat an item. Every page hands out a fresh
+The first list call fixes its result (the immutable records it matched, or a snapshot query that
+yields exactly those), so writes made while a client is paging can never add, drop or repeat an
+item. Results are read a page at a time as they are asked for, so a first page costs the same over
+a thousand stored messages as over a million. Every page hands out a fresh
 scrollId that points at the next page, and old ones stay valid until the scroll expires: a client
 that retries a page after a network error gets the same page again instead of skipping one.
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Generic, TypeVar
 
 from .errors import NotFound
@@ -32,9 +36,20 @@ class Page(Generic[T]):
 class _Scroll(Generic[T]):
     owner: str
     operation: str
-    items: tuple[T, ...]
+    read: list[T]
+    """Every item handed out so far, so that a page asked for again is the same page."""
+    rest: Iterator[T] | None
+    """Where the next items come from; ``None`` once it is exhausted."""
     page_size: int
     expires_at: int
+
+    def slice(self, offset: int) -> tuple[T, ...]:
+        wanted = offset + self.page_size
+        if self.rest is not None and len(self.read) < wanted:
+            self.read.extend(islice(self.rest, wanted - len(self.read)))
+            if len(self.read) < wanted:
+                self.rest = None
+        return tuple(self.read[offset:wanted])
 
 
 class ScrollRegistry(Generic[T]):
@@ -55,19 +70,21 @@ class ScrollRegistry(Generic[T]):
         return len(self._scrolls)
 
     def open(
-        self, owner: str, operation: str, items: tuple[T, ...], page_size: int, now: int, ttl: int
+        self, owner: str, operation: str, items: Iterable[T], page_size: int, now: int, ttl: int
     ) -> Page[T]:
-        """Freeze ``items`` and return the first page.
+        """Keep ``items`` (read lazily, page by page) and return the first page.
 
         A result that fits on a first page that is not full has no next page, so nothing is kept.
         """
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {page_size}")
         self._expire(now)
-        if len(items) < page_size:
-            return Page(items, None)
+        rest = iter(items)
+        first = list(islice(rest, page_size))
+        if len(first) < page_size:
+            return Page(tuple(first), None)
         key = self._token()
-        self._scrolls[key] = _Scroll(owner, operation, items, page_size, now + ttl)
+        self._scrolls[key] = _Scroll(owner, operation, first, rest, page_size, now + ttl)
         heapq.heappush(self._expiry, (now + ttl, key))
         return self._page(key, 0)
 
@@ -93,7 +110,7 @@ class ScrollRegistry(Generic[T]):
 
     def _page(self, key: str, offset: int) -> Page[T]:
         scroll = self._scrolls[key]
-        items = scroll.items[offset : offset + scroll.page_size]
+        items = scroll.slice(offset)
         if len(items) < scroll.page_size:
             return Page(items, None)
         token = self._token()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .clock import Clock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
@@ -20,7 +20,7 @@ from .errors import InvalidRequest, Problem
 from .models import Account, Conversation, Message, Role
 from .paging import Page, ScrollRegistry
 from .store import Store
-from .views import conversation_view, message_view
+from .views import EncodedViews, conversation_view, encode_page, message_view
 from .world import World
 
 Body = Mapping[str, Any]
@@ -58,6 +58,7 @@ class ConversationService:
         self._lags = lags
         self._scrolls = scrolls
         self._on_message = on_message or (lambda message, conversation: None)
+        self.encoded_views = EncodedViews(world)
 
     # ------------------------------------------------------------------ createConversation
     def create_conversation(self, caller: Account, body: Body) -> dict[str, Any]:
@@ -286,47 +287,58 @@ class ConversationService:
 
     # ------------------------------------------------------------------ lists
     def list_conversations(self, caller: Account, body: Body) -> dict[str, Any]:
-        page = self._page(caller, "getConversations", body, self._query_conversations)
-        result: dict[str, Any] = {}
-        if page.scroll_id is not None:
-            result["scrollId"] = page.scroll_id
-        result["conversations"] = [
+        page = self._conversation_page(caller, body)
+        views = [
             conversation_view(self.world, c, caller.id) for c in page.items if isinstance(c, Conversation)
         ]
-        return result
+        return _page_body("conversations", views, page.scroll_id)
+
+    def list_conversations_encoded(self, caller: Account, body: Body) -> str:
+        """:meth:`list_conversations` as JSON text, built from the cached text of each item."""
+        page = self._conversation_page(caller, body)
+        encoded = self.encoded_views.conversation
+        texts = [encoded(c, caller.id) for c in page.items if isinstance(c, Conversation)]
+        return encode_page("conversations", texts, page.scroll_id)
 
     def list_messages(self, caller: Account, body: Body) -> dict[str, Any]:
-        page = self._page(caller, "getConversationMessages", body, self._query_messages)
-        result: dict[str, Any] = {}
-        if page.scroll_id is not None:
-            result["scrollId"] = page.scroll_id
-        result["messages"] = [
-            message_view(self.world, item[0], item[1], caller.id)
-            for item in page.items
-            if isinstance(item, tuple)
-        ]
-        return result
+        page = self._message_page(caller, body)
+        views = [message_view(self.world, m, c, caller.id) for m, c in _message_items(page)]
+        return _page_body("messages", views, page.scroll_id)
+
+    def list_messages_encoded(self, caller: Account, body: Body) -> str:
+        """:meth:`list_messages` as JSON text, built from the cached text of each item."""
+        page = self._message_page(caller, body)
+        encoded = self.encoded_views.message
+        return encode_page(
+            "messages", [encoded(m, c, caller.id) for m, c in _message_items(page)], page.scroll_id
+        )
+
+    def _conversation_page(self, caller: Account, body: Body) -> Page[_Listed]:
+        return self._page(caller, "getConversations", body, self._query_conversations)
+
+    def _message_page(self, caller: Account, body: Body) -> Page[_Listed]:
+        return self._page(caller, "getConversationMessages", body, self._query_messages)
 
     def _page(
         self,
         caller: Account,
         operation: str,
         body: Body,
-        query: Callable[[Account, Body, int], list[_Listed]],
+        query: Callable[[Account, Body, int], Iterable[_Listed]],
     ) -> Page[_Listed]:
         now = self.clock.now()
         if body.get("scrollId") is not None:
             return self._scrolls.next(body["scrollId"], caller.id, operation, now)
         items = query(caller, body, now)
         return self._scrolls.open(
-            caller.id, operation, tuple(items), self.config.page_size, now, seconds(self.config.scroll_ttl)
+            caller.id, operation, items, self.config.page_size, now, seconds(self.config.scroll_ttl)
         )
 
     def _query_conversations(self, caller: Account, body: Body, now: int) -> list[_Listed]:
         until = self._until(body, now)
         created_since = self._date(body, "createdSince")
         updated_since = self._date(body, "updatedSince")
-        tests: list[Callable[[Conversation], bool]] = [lambda c: c.visible_at <= now, _test_filter(body)]
+        tests: list[Callable[[Conversation], bool]] = []
         candidates: Iterable[Conversation]
         single = self._single_conversation(caller, body)
         if single is not None:
@@ -361,15 +373,19 @@ class ConversationService:
             tests.append(
                 lambda c: c.status != "closed" and c.due_date is not None and (c.due_date < now) == past_due
             )
-        found: list[_Listed] = [c for c in candidates if all(t(c) for t in tests)]
+        found: list[_Listed] = list(_matching(candidates, now, body, tests))
         if _descending(body):
             found.reverse()
         return found
 
-    def _query_messages(self, caller: Account, body: Body, now: int) -> list[_Listed]:
+    def _query_messages(self, caller: Account, body: Body, now: int) -> Iterable[_Listed]:
+        """The matches, lazily when they come from the caller's whole index (a scroll then reads
+        only the pages asked for). Only messages stored by now count, and messages never change,
+        so reading later yields exactly what reading now would."""
         until = self._until(body, now)
+        descending = _descending(body)
         created_since = self._date(body, "createdSince")
-        tests: list[Callable[[Message], bool]] = [lambda m: m.visible_at <= now, _test_filter(body)]
+        tests: list[Callable[[Message], bool]] = []
         candidates: Iterable[Message]
         single = self._single_conversation(caller, body)
         if body.get("dscoMessageId") is not None:
@@ -390,7 +406,12 @@ class ConversationService:
                 lambda m: (created_since is None or m.create_time >= created_since) and m.create_time < until
             )
         else:
-            candidates = self.store.messages_of(caller.id, created_since, until)
+            stored = self.store.last_seq()
+            candidates = (
+                m
+                for m in self.store.messages_of(caller.id, created_since, until, descending)
+                if m.seq <= stored
+            )
         if single is not None:
             tests.append(lambda m: m.conversation_id == single.id)
         conversations: dict[str, Conversation] = {}
@@ -415,10 +436,9 @@ class ConversationService:
                 tests.append(lambda m: m.customer_care_type == type_["customerCareType"])
             if type_.get("consumerId") is not None:
                 tests.append(lambda m: m.consumer_id == type_["consumerId"])
-        found: list[_Listed] = [(m, conversation_of(m)) for m in candidates if all(t(m) for t in tests)]
-        if _descending(body):
-            found.reverse()
-        return found
+        if descending and isinstance(candidates, list):
+            candidates.reverse()
+        return ((m, conversation_of(m)) for m in _matching(candidates, now, body, tests))
 
     def _single_conversation(self, caller: Account, body: Body) -> Conversation | None:
         """The conversation a query names by id or reference id, checking the caller takes part."""
@@ -589,12 +609,34 @@ class ConversationService:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
 
-def _test_filter(body: Body) -> Callable[[Any], bool]:
+def _page_body(name: str, views: list[dict[str, Any]], scroll_id: str | None) -> dict[str, Any]:
+    return {"scrollId": scroll_id, name: views} if scroll_id is not None else {name: views}
+
+
+def _message_items(page: Page[_Listed]) -> list[tuple[Message, Conversation]]:
+    return [item for item in page.items if isinstance(item, tuple)]
+
+
+_Record = TypeVar("_Record", Conversation, Message)
+
+
+def _matching(
+    candidates: Iterable[_Record], now: int, body: Body, tests: list[Callable[[_Record], bool]]
+) -> Iterator[_Record]:
+    """The candidates visible by ``now`` that the ``test`` field and every other test accept.
+
+    Visibility and ``test`` apply to every query, so they are inlined: a list page filters each of
+    its candidates, and a call per test per candidate would cost more than the rest of the page.
+    """
     test = body.get("test") or "legit"
     if test == "all":
-        return lambda item: True
-    wanted = test == "test"
-    return lambda item: bool(item.is_test) == wanted
+        visible = (x for x in candidates if x.visible_at <= now)
+    else:
+        wanted = test == "test"
+        visible = (x for x in candidates if x.visible_at <= now and x.is_test == wanted)
+    if not tests:
+        return visible
+    return (x for x in visible if all(t(x) for t in tests))
 
 
 def _descending(body: Body) -> bool:

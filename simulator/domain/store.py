@@ -12,7 +12,7 @@ messages of each conversation.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -38,7 +38,13 @@ class Store(Protocol):
     def conversations_of(
         self, account_id: str, since: int | None, until: int | None
     ) -> Iterator[Conversation]: ...
-    def messages_of(self, account_id: str, since: int | None, until: int | None) -> Iterator[Message]: ...
+    def messages_of(
+        self, account_id: str, since: int | None, until: int | None, descending: bool = False
+    ) -> Iterator[Message]:
+        """Lazily, in (create_time, seq) order or its reverse; safe to pause while items arrive."""
+        ...
+
+    def last_seq(self) -> int: ...
     def all_conversations(self) -> Iterator[Conversation]: ...
     def all_messages(self) -> Iterator[Message]: ...
     def counts(self) -> tuple[int, int]: ...
@@ -67,6 +73,38 @@ class _TimeIndex:
         hi = len(self.keys) if until is None else bisect_left(self.keys, (until, -1))
         return self.ids[lo:hi]
 
+    def walk(self, since: int | None, until: int | None, descending: bool) -> Iterator[tuple[_Key, str]]:
+        """:meth:`between`, lazily, one item at a time (nothing is copied up front).
+
+        The walk may pause for minutes between items (a scroll reads a page per call) while new
+        items arrive. Appends never move the items walked so far; an insert before the current
+        position (the clock set back) does, which the walk notices and re-finds its place by key.
+        """
+        keys, ids = self.keys, self.ids
+        low = None if since is None else (since, -1)
+        high = None if until is None else (until, -1)
+        last: _Key | None = None
+        if not descending:
+            position = 0 if low is None else bisect_left(keys, low)
+            while True:
+                if last is not None and keys[position - 1] != last:
+                    position = bisect_right(keys, last)
+                if position >= len(keys) or (high is not None and keys[position] >= high):
+                    return
+                last = keys[position]
+                yield last, ids[position]
+                position += 1
+        else:
+            position = (len(keys) if high is None else bisect_left(keys, high)) - 1
+            while True:
+                if last is not None and (position + 1 >= len(keys) or keys[position + 1] != last):
+                    position = bisect_left(keys, last) - 1
+                if position < 0 or (low is not None and keys[position] < low):
+                    return
+                last = keys[position]
+                yield last, ids[position]
+                position -= 1
+
 
 class MemoryStore:
     """The in-process store: dictionaries plus sorted per-account indexes."""
@@ -85,6 +123,9 @@ class MemoryStore:
 
     def next_seq(self) -> int:
         self._seq += 1
+        return self._seq
+
+    def last_seq(self) -> int:
         return self._seq
 
     # --- conversations ---------------------------------------------------------------------
@@ -127,7 +168,7 @@ class MemoryStore:
         index = self._conversations_by_account.get(account_id)
         if index is None:
             return iter(())
-        return (self._conversations[i] for i in index.between(since, until))
+        return map(self._conversations.__getitem__, index.between(since, until))
 
     def all_conversations(self) -> Iterator[Conversation]:
         return iter(sorted(self._conversations.values(), key=lambda c: c.seq))
@@ -149,11 +190,14 @@ class MemoryStore:
         index = self._messages_by_conversation.get(conversation_id)
         return [] if index is None else [self._messages[i] for i in index.between(None, None)]
 
-    def messages_of(self, account_id: str, since: int | None, until: int | None) -> Iterator[Message]:
+    def messages_of(
+        self, account_id: str, since: int | None, until: int | None, descending: bool = False
+    ) -> Iterator[Message]:
         index = self._messages_by_account.get(account_id)
         if index is None:
             return iter(())
-        return (self._messages[i] for i in index.between(since, until))
+        messages = self._messages
+        return (messages[item_id] for _, item_id in index.walk(since, until, descending))
 
     def all_messages(self) -> Iterator[Message]:
         return iter(sorted(self._messages.values(), key=lambda m: m.seq))

@@ -8,6 +8,7 @@ retailer never sees ``dscoRetailerTradingPartnerId``; the sender of a message ne
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .clock import format_rfc3339
@@ -95,3 +96,58 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+class EncodedViews:
+    """Views already encoded as JSON text, per record version and viewer, for list pages.
+
+    A page of 100 items costs far more to build and encode than anything else a call does, and
+    the same items are listed again and again (every poll, every page of every scroll). Records are
+    immutable — an update replaces the record — so the text of a (record, viewer) pair never goes
+    stale; it is keyed by the record objects' identities and holds them, so an identity cannot be
+    reused while its entry lives. The cache is bounded, oldest entry out first.
+    """
+
+    def __init__(self, world: World, size: int = 4096) -> None:
+        self._world = world
+        self._size = size
+        self._texts: dict[tuple[int, int, str], tuple[object, object, str]] = {}
+
+    def clear(self) -> None:
+        self._texts.clear()
+
+    def conversation(self, conversation: Conversation, viewer_id: str) -> str:
+        key = (id(conversation), 0, viewer_id)
+        hit = self._texts.get(key)
+        if hit is not None and hit[0] is conversation:
+            return hit[2]
+        text = encode_json(conversation_view(self._world, conversation, viewer_id))
+        self._keep(key, (conversation, None, text))
+        return text
+
+    def message(self, message: Message, conversation: Conversation, viewer_id: str) -> str:
+        # The view shows the conversation's reference ids, so a new conversation version is a new key.
+        key = (id(message), id(conversation), viewer_id)
+        hit = self._texts.get(key)
+        if hit is not None and hit[0] is message and hit[1] is conversation:
+            return hit[2]
+        text = encode_json(message_view(self._world, message, conversation, viewer_id))
+        self._keep(key, (message, conversation, text))
+        return text
+
+    def _keep(self, key: tuple[int, int, str], entry: tuple[object, object, str]) -> None:
+        texts = self._texts
+        texts[key] = entry
+        if len(texts) > self._size:
+            del texts[next(iter(texts))]
+
+
+def encode_page(name: str, texts: list[str], scroll_id: str | None) -> str:
+    """A list answer from encoded items: ``{"scrollId": ..., name: [...]}`` as the vendor orders it."""
+    items = f'"{name}":[{",".join(texts)}]'
+    return f'{{"scrollId":{encode_json(scroll_id)},{items}}}' if scroll_id is not None else f"{{{items}}}"
+
+
+def encode_json(value: Any) -> str:
+    """Compact JSON text, UTF-8 characters left as they are: what every answer is made of."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

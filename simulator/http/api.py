@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 
 from ..contract import Contract
 from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauthenticated
 from ..domain.faults import FaultDecision
+from ..domain.journal import JsonText
 from ..domain.models import Account
 from ..domain.sandbox import Sandbox
-from .bodies import json_body
-from .errors import json_response, text_response
+from ..domain.views import encode_json
+from .bodies import json_text, parse_json
+from .errors import encoded_json_response, json_response, text_response
 
 _ROUTES = (
     ("createConversation", "/conversation", "POST", 201),
@@ -38,99 +41,170 @@ _JOURNAL_BODY_LIMIT = 64 * 1024
 """Bodies larger than this are journaled as a note, so the journal's memory stays bounded."""
 
 
-def _sandbox() -> Sandbox:
-    sandbox: Sandbox = current_app.extensions["dsco_sandbox"]
-    return sandbox
+@dataclass(slots=True)
+class _Call:
+    """What the journal keeps of one call, filled in as the pipeline goes."""
+
+    operation: str
+    started: float
+    account: str | None = None
+    request: Any = None
+    """The body as received: JSON text, a (masked) form, or None when it was never read."""
+    response: Any = None
+    """The answer's body when the handler produced it; otherwise it is read from the response."""
+    violations: list[str] = field(default_factory=list)
+    fault: str | None = None
+    warning: str | None = None
 
 
-def _contract() -> Contract:
-    contract: Contract = current_app.extensions["dsco_contract"]
-    return contract
+_Handler = Callable[[_Call], Response]
 
 
-def create_api_blueprint() -> Blueprint:
+def create_api_blueprint(sandbox: Sandbox, contract: Contract) -> Blueprint:
+    """The vendor routes, each wrapped so that faults come first and every answer is journaled.
+
+    The sandbox and contract are bound here rather than looked up per call: a page of the API is
+    called thousands of times a second under load, and each lookup through Flask's context locals
+    costs more than the lookup itself.
+    """
+    pipeline = _Pipeline(sandbox, contract)
     api = Blueprint("api", __name__)
-    api.before_request(_before)
-    api.after_request(_journal)
+    api.add_url_rule(
+        "/oauth2/token",
+        endpoint="getAccessToken",
+        view_func=pipeline.route("getAccessToken", pipeline.access_token),
+        methods=["POST"],
+    )
+    for operation, path, method, status in _ROUTES:
+        handler = pipeline.operation(operation, status)
+        api.add_url_rule(
+            path, endpoint=operation, view_func=pipeline.route(operation, handler), methods=[method]
+        )
+    return api
 
-    @api.post("/oauth2/token", endpoint="getAccessToken")
-    def get_access_token() -> Response:
+
+class _Pipeline:
+    def __init__(self, sandbox: Sandbox, contract: Contract) -> None:
+        self.sandbox = sandbox
+        self.contract = contract
+
+    def route(self, operation: str, handler: _Handler) -> Callable[[], Response]:
+        """One route: the fault plan first, then ``handler``; errors answered by the app's error
+        handlers (the one place errors become statuses); then the journal."""
+
+        def view() -> Response:
+            call = _Call(operation, time.perf_counter())
+            try:
+                response = self._fault(call) or handler(call)
+            except Exception as error:
+                app = current_app
+                response = app.make_response(app.handle_user_exception(error))
+            self._journal(call, response)
+            return response
+
+        view.__name__ = operation
+        return view
+
+    # --- the operations ------------------------------------------------------------------------
+    def access_token(self, call: _Call) -> Response:
         if request.mimetype != FORM_TYPE:
             raise InvalidTokenRequest.at(
                 "Content-Type", f"expected {FORM_TYPE}, got {request.mimetype or 'none'}"
             )
         form = {key: request.form[key] for key in request.form}
-        g.request_body = {**form, "client_secret": "***"} if "client_secret" in form else form
-        violations = _contract().validate_request("getAccessToken", form)
+        call.request = _masked(form)
+        violations = self.contract.validate_request("getAccessToken", form)
         if violations:
-            g.violations = [str(v) for v in violations]
+            call.violations = [str(v) for v in violations]
             raise InvalidTokenRequest(*(Problem(v.path, v.message) for v in violations))
-        sandbox = _sandbox()
-        token = sandbox.issue_token(form)
-        g.account = token.account_id
+        token = self.sandbox.issue_token(form)
+        call.account = token.account_id
         body = {
             "access_token": token.access_token,
             "token_type": "Bearer",
-            "expires_in": sandbox.config.token_ttl,
+            "expires_in": self.sandbox.config.token_ttl,
         }
-        return _render("getAccessToken", 200, body, {"Cache-Control": "no-store", "Pragma": "no-cache"})
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        return self._render(call, 200, encode_json(body), headers)
 
-    for operation, path, method, status in _ROUTES:
-        api.add_url_rule(path, endpoint=operation, view_func=_make_view(operation, status), methods=[method])
-    return api
+    def operation(self, operation: str, status: int) -> _Handler:
+        sandbox, contract = self.sandbox, self.contract
 
+        def handle(call: _Call) -> Response:
+            caller = _authenticate(sandbox)
+            call.account = caller.id
+            sandbox.admit(caller, operation)
+            text = json_text()
+            call.request = _bounded(text)  # as sent, even if it turns out not to parse
+            body = parse_json(text)
+            call.request = JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else call.request
+            violations = contract.validate_request(operation, body)
+            if violations:
+                call.violations = [str(v) for v in violations]
+                raise InvalidRequest(
+                    *(Problem(v.path, v.message) for v in violations), code="contract_violation"
+                )
+            unknown = contract.unknown_fields(operation, body)
+            if unknown and sandbox.config.strict:
+                raise InvalidRequest(
+                    *(
+                        Problem(_printable(path), "unknown field (the sandbox runs in strict mode)")
+                        for path in unknown
+                    ),
+                    code="unknown_field",
+                )
+            headers = None
+            if unknown:
+                call.warning = _warning(unknown)
+                headers = {"X-Sandbox-Warning": call.warning}
+            return self._render(call, status, sandbox.call_encoded(operation, caller, body), headers)
 
-def _make_view(operation: str, status: int) -> Any:
-    def view() -> Response:
-        caller = _authenticate()
-        g.account = caller.id
-        sandbox = _sandbox()
-        sandbox.admit(caller, operation)
-        body = json_body()
-        g.request_body = body
-        contract = _contract()
-        violations = contract.validate_request(operation, body)
-        if violations:
-            g.violations = [str(v) for v in violations]
-            raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
-        unknown = contract.unknown_fields(operation, body)
-        if unknown and sandbox.config.strict:
-            raise InvalidRequest(
-                *(
-                    Problem(_printable(path), "unknown field (the sandbox runs in strict mode)")
-                    for path in unknown
-                ),
-                code="unknown_field",
-            )
-        headers = {"X-Sandbox-Warning": _warning(unknown)} if unknown else {}
-        result = sandbox.call(operation, caller, body)
-        return _render(operation, status, result, headers)
+        return handle
 
-    view.__name__ = operation
-    return view
+    def _render(self, call: _Call, status: int, text: str, headers: dict[str, str] | None) -> Response:
+        if self.sandbox.config.validate_responses:
+            violations = self.contract.validate_response(call.operation, status, json.loads(text))
+            if violations:
+                lines = [f"response of {call.operation} breaks the contract: {v}" for v in violations]
+                return text_response(500, ["internal sandbox error (this is a bug in dsco-sandbox):", *lines])
+        call.response = JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else _bounded(text)
+        return encoded_json_response(status, text, headers)
 
-
-# --- before and after every call -------------------------------------------------------------
-def _operation() -> str | None:
-    endpoint = request.endpoint or ""
-    return endpoint.split(".", 1)[1] if endpoint.startswith("api.") else None
-
-
-def _before() -> Response | None:
-    """Start the clock for the journal, then apply any fault configured for this operation."""
-    g.started = time.perf_counter()
-    operation = _operation()
-    if operation is None:
+    # --- before and after every call -----------------------------------------------------------
+    def _fault(self, call: _Call) -> Response | None:
+        """Apply any fault configured for this operation (latency, a forced status, a drop)."""
+        decision = self.sandbox.fault_for(call.operation)
+        if decision.delay > 0:
+            time.sleep(decision.delay)  # real time: latency is about the client's own timeouts
+        call.fault = decision.reason or None
+        if decision.drop:
+            return _dropped()
+        if decision.status is not None:
+            return _forced(call.operation, decision)
         return None
-    decision = _sandbox().fault_for(operation)
-    if decision.delay > 0:
-        time.sleep(decision.delay)  # real time: latency is about the client's own timeouts
-    g.fault = decision.reason or None
-    if decision.drop:
-        return _dropped()
-    if decision.status is not None:
-        return _forced(operation, decision)
-    return None
+
+    def _journal(self, call: _Call, response: Response) -> None:
+        sandbox = self.sandbox
+        details: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "durationMs": round((time.perf_counter() - call.started) * 1000, 3),
+            "violations": call.violations,
+            "request": call.request if call.request is not None else _unread_body(call.operation),
+            "response": call.response if call.response is not None else _body_of(response),
+        }
+        if call.fault:
+            details["fault"] = call.fault
+        if call.warning:
+            details["warning"] = call.warning
+        sandbox.journal.record(
+            "request", sandbox.clock.now(), account=call.account, operation=call.operation, **details
+        )
+        if call.operation in STATE_CHANGES and response.status_code < 300:
+            hook = current_app.extensions.get("dsco_after_change")
+            if hook is not None:
+                hook()
 
 
 def _forced(operation: str, decision: FaultDecision) -> Response:
@@ -165,76 +239,37 @@ def _dropped() -> Response:
     return response
 
 
-def _journal(response: Response) -> Response:
-    operation = _operation()
-    if operation is None:
-        return response
-    sandbox = _sandbox()
-    details: dict[str, Any] = {
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
-        "durationMs": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3),
-        "violations": g.get("violations", []),
-        "request": _bounded(g.request_body if "request_body" in g else _unread_body()),
-        "response": _bounded(g.response_body if "response_body" in g else _body_of(response)),
-    }
-    if g.get("fault"):
-        details["fault"] = g.fault
-    if "X-Sandbox-Warning" in response.headers:
-        details["warning"] = response.headers["X-Sandbox-Warning"]
-    sandbox.journal.record(
-        "request", sandbox.clock.now(), account=g.get("account"), operation=operation, **details
-    )
-    hook = current_app.extensions.get("dsco_after_change")
-    if hook is not None and operation in STATE_CHANGES and response.status_code < 300:
-        hook()
-    return response
-
-
 def _body_of(response: Response) -> Any:
-    """An answer the handler did not hand over as JSON (an error, a fault): parsed when JSON."""
+    """An answer the handler did not produce itself (an error, a fault), as JSON when it is JSON."""
     if response.is_streamed or response.direct_passthrough:
         return None
     text = response.get_data(as_text=True)
-    if response.mimetype == "application/json":
-        try:
-            return json.loads(text)
-        except ValueError:
-            pass
-    return text
+    return JsonText(text) if response.mimetype == "application/json" else text
 
 
-def _unread_body() -> Any:
-    """The body of a call refused before its body was read (a fault, a missing token), if any.
-
-    A body that was read and refused (malformed JSON) is gone; the 400 answer names the problem.
-    """
+def _unread_body(operation: str) -> Any:
+    """The body of a call refused before its body was read (a fault, a missing token), if any."""
     if request.content_length is not None and request.content_length > _JOURNAL_BODY_LIMIT:
         return f"({request.content_length} bytes, not kept)"
     try:
         if request.mimetype == FORM_TYPE:
-            form = {key: request.form[key] for key in request.form}
-            return {**form, "client_secret": "***"} if "client_secret" in form else form
-        if _operation() == "getAccessToken":  # a mistyped token request may still hold a secret
+            return _masked({key: request.form[key] for key in request.form})
+        if operation == "getAccessToken":  # a mistyped token request may still hold a secret
             return (
                 f"({request.content_length or 0} bytes of {request.mimetype or 'no Content-Type'}, not kept)"
             )
         text = request.get_data(cache=True).decode("utf-8", "replace")
     except Exception:  # a body that cannot even be read is not worth failing the answer for
         return None
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return JsonText(text) if text else None
 
 
-def _bounded(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > _JOURNAL_BODY_LIMIT:
-        return f"({len(value)} characters, not kept)"
-    return value
+def _masked(form: dict[str, str]) -> dict[str, str]:
+    return {**form, "client_secret": "***"} if "client_secret" in form else form
+
+
+def _bounded(text: str) -> str:
+    return f"({len(text)} characters, not kept)" if len(text) > _JOURNAL_BODY_LIMIT else text
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -259,7 +294,7 @@ def _printable(path: str) -> str:
     return json.dumps(path, ensure_ascii=True)[1:-1]
 
 
-def _authenticate() -> Account:
+def _authenticate(sandbox: Sandbox) -> Account:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if not header:
@@ -270,14 +305,4 @@ def _authenticate() -> Account:
         raise Unauthenticated.at(
             "Authorization", f"expected 'bearer <token>', got a {scheme!r} credential", code="token_malformed"
         )
-    return _sandbox().authenticate(token.strip())
-
-
-def _render(operation: str, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    if _sandbox().config.validate_responses:
-        violations = _contract().validate_response(operation, status, body)
-        if violations:
-            lines = [f"response of {operation} breaks the contract: {v}" for v in violations]
-            return text_response(500, ["internal sandbox error (this is a bug in dsco-sandbox):", *lines])
-    g.response_body = body
-    return json_response(status, body, headers)
+    return sandbox.authenticate(token.strip())

@@ -60,7 +60,7 @@ def create_app(
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
     if config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
-    app.register_blueprint(create_api_blueprint(), url_prefix=API_PREFIX)
+    app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
     register_error_handlers(app)
     return app

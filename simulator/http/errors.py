@@ -42,8 +42,13 @@ def text_response(status: int, lines: list[str] | str, headers: dict[str, str] |
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
-    response = Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-    response.headers.update(headers or {})
+    return encoded_json_response(status, json.dumps(payload, ensure_ascii=False), headers)
+
+
+def encoded_json_response(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    response = Response(text, status=status, mimetype="application/json")
+    if headers:
+        response.headers.update(headers)
     return response
 
 

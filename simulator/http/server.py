@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -37,6 +38,9 @@ def banner(sandbox: Sandbox, base_url: str) -> str:
 
 
 def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.stdout) -> int:
+    # Under load, waitress warns about its task queue depth once per queued request; for a local
+    # fake that is noise on the user's terminal, not news.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = create_server(app, host=host, port=port, threads=threads, ident="dsco-sandbox")
     actual_port = getattr(server, "effective_port", port)
     shown_host = f"[{host}]" if ":" in host else host

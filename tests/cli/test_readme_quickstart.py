@@ -29,8 +29,8 @@ def test_the_readme_quick_start_runs_the_whole_customer_care_loop() -> None:
         server.process.wait(timeout=10)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert '"status": "new"' in out  # the created conversation
-    assert '"customerCareType": "response_to_consumer"' in out  # the supplier's answer
-    assert '"status": "closed"' in out
+    assert '"status":"new"' in out  # the created conversation
+    assert '"customerCareType":"response_to_consumer"' in out  # the supplier's answer
+    assert '"status":"closed"' in out
     assert out.rstrip().endswith("}]}")  # the retailer's final list
     assert "Sorry! It ships tomorrow." in out.rsplit('"messages"', 1)[1]

@@ -162,3 +162,36 @@ def test_changing_a_returned_conversation_does_not_change_the_stored_one(
     stored = sandbox.store.conversation(created["id"])
     assert stored is not None
     assert stored.context["poNumber"] == "123-456-789"
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_a_message_scroll_read_lazily_holds_exactly_what_was_stored_when_it_opened(
+    sandbox: Sandbox, retailer: Account, supplier: Account, direction: str
+) -> None:
+    sandbox.config.page_size = 2
+    cid = create(sandbox, retailer)["id"]
+    for i in range(5):
+        sandbox.clock.advance(seconds(1))
+        sandbox.call("addConversationMessage", retailer, {"dscoConversationId": cid, "message": f"m{i}"})
+    sandbox.clock.advance(seconds(10))
+    body = {"sort": {"direction": direction}}
+    expected = [m["message"] for m in _all_pages(sandbox, supplier, body, writes=None)]
+    assert sorted(expected) == [f"m{i}" for i in range(5)]
+
+    def write_in_the_past() -> None:  # lands before the scroll's position in the index
+        sandbox.clock.set(T0 + seconds(2.5))
+        sandbox.call("addConversationMessage", retailer, {"dscoConversationId": cid, "message": "late"})
+        sandbox.clock.set(T0 + seconds(30))
+
+    assert [m["message"] for m in _all_pages(sandbox, supplier, body, writes=write_in_the_past)] == expected
+
+
+def _all_pages(sandbox: Sandbox, caller: Account, body: dict[str, Any], writes: Any) -> list[dict[str, Any]]:
+    page = sandbox.call("getConversationMessages", caller, body)
+    found = list(page["messages"])
+    while "scrollId" in page:
+        if writes is not None:
+            writes()
+        page = sandbox.call("getConversationMessages", caller, {"scrollId": page["scrollId"]})
+        found += page["messages"]
+    return found

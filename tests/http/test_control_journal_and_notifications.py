@@ -87,6 +87,24 @@ def test_a_call_refused_before_its_body_is_read_still_shows_the_body(api: Api, c
     assert event["request"] == {"statuses": ["new"]}
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        '{"title": "Parcel", "otherPartyTradingPartnerId": ',  # not JSON
+        '{"title": "\\ud800", "otherPartyTradingPartnerId": "aaa-bbb-ccc"}',  # a lone surrogate
+    ],
+    ids=["malformed", "lone-surrogate"],
+)
+def test_a_refused_body_is_journaled_as_the_text_that_was_sent(api: Api, control: Control, sent: str) -> None:
+    response = api.client.post(
+        "/api/v3/conversation", data=sent, content_type="application/json", headers=api.auth(NORTHWIND)
+    )
+    assert response.status_code == 400
+    [event] = control.events(operation="createConversation")  # and the journal still renders
+    assert event["request"] == sent
+    assert event["response"] == response.get_data(as_text=True)
+
+
 @pytest.fixture
 def history(api: Api, control: Control) -> list[dict[str, Any]]:
     """Calls by three accounts, one second apart, and the notifications they raise."""
