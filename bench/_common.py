@@ -67,6 +67,39 @@ def compact(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+# A message as a supplier sees it, about the size of the sandbox's.
+MESSAGE_ANSWER = {
+    "type": {"type": "customer_care", "customerCareType": "message_from_consumer", "consumerId": "12345"},
+    "dscoConversationId": "7d3c2b1a-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+    "dscoMessageId": "0a1b2c3d-4e5f-4a6b-8c9d-0e1f2a3b4c5d",
+    "message": "Why is my order late?",
+    "accountType": "retailer",
+    "dscoAccountId": "1000001",
+    "dscoTradingPartnerId": "nw-0001",
+    "dscoTradingPartnerName": "Northwind Retail",
+    "recipientDscoAccountId": "2000001",
+    "isTest": False,
+    "createDate": "2024-01-01T00:00:00.000Z",
+    "lastUpdate": "2024-01-01T00:00:00.000Z",
+}
+
+
+def page_answer(name: str, item: dict[str, Any], count: int = 100) -> str:
+    """A full first page of ``count`` items (ids made distinct), as compact JSON text."""
+    items = [
+        {**item, "id" if "id" in item else "dscoMessageId": f"{i:08x}-0000-4000-8000-000000000000"}
+        for i in range(count)
+    ]
+    return compact({"scrollId": "0" * 32, name: items})
+
+
+# What the bare app answers to the list routes: pages the size of the sandbox's 100-item pages.
+LIST_ANSWERS = {
+    "/api/v3/conversation/list": page_answer("conversations", ANSWER),
+    "/api/v3/conversation/message/list": page_answer("messages", MESSAGE_ANSWER),
+}
+
+
 # --- the machine -------------------------------------------------------------------------------
 def machine() -> dict[str, Any]:
     """nproc, CPU model, memory and Python version, as docs/performance.md reports them."""

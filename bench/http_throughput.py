@@ -5,8 +5,10 @@ CPU 1, one measurement of ``--duration`` seconds repeated ``--repeat`` times (me
 
 * the sandbox as shipped: ``dsco-sandbox serve --no-rate-limit`` (waitress, 8 threads), each of the
   six operations, with ~100 seeded conversations and messages so that list pages hold 100 items;
-* a bare Flask route on the same server (parse a ~230-byte JSON body, answer ~600 bytes): what any
-  Flask app costs, so ``sandbox / bare`` is the price of the sandbox's own work;
+* bare Flask routes on the same server (parse the JSON body; answer ~600 bytes for a create, and a
+  fixed page the size of the sandbox's 100-item pages for the two lists): what any Flask app costs
+  to move the same bytes, so ``sandbox / bare`` is the price of the sandbox's own work (an
+  operation without a bare route of its own is divided by the bare create);
 * both again under granian's WSGI interface (1 worker, 1 blocking thread), if it can be installed;
 * Prism (``prism mock contracts/openapi.yaml``) and WireMock (one stub for createConversation,
   after a 30 s warm-up), installed with npm into bench/.peers/, with their start-up time and RSS.
@@ -37,6 +39,7 @@ from _common import (
     BENCH,
     BIN,
     CREATE_BODY,
+    LIST_ANSWERS,
     PYTHON,
     RESULTS,
     ROOT,
@@ -44,6 +47,7 @@ from _common import (
     Server,
     answers,
     clean,
+    compact,
     cpu_seconds,
     free_port,
     load_average,
@@ -73,6 +77,7 @@ TARGET_OPERATIONS = (
     "getConversationMessages",
 )
 GRANIAN_OPERATIONS = TARGET_OPERATIONS
+BARE_OPERATIONS = ("createConversation", "getConversations", "getConversationMessages")
 PRISM_OPERATIONS = (
     "createConversation",
     "addConversationMessage",
@@ -298,10 +303,10 @@ def seed_sandbox(base_url: str) -> dict[str, str]:
             status, body = client.call("POST", path, {"until": SEED_UNTIL}, RETAILER)
             assert status == 200 and isinstance(body, dict), (path, status, body)
             checks[key] = len(body[key])
-            size = len(json.dumps(body))
+            size = len(compact(body).encode())
             print(
-                f"    first page of {path}: {checks[key]} items, {size:,} bytes, "
-                f"scrollId: {'scrollId' in body}"
+                f"    first page of {path}: {checks[key]} items, {size:,} bytes "
+                f"(the bare app answers {len(LIST_ANSWERS[path].encode()):,}), scrollId: {'scrollId' in body}"
             )
         assert checks == {"conversations": SEEDED, "messages": SEEDED}, checks
         return {"BENCH_CONVERSATION_ID": ids[0], "BENCH_UNTIL": SEED_UNTIL}
@@ -451,9 +456,11 @@ def bench_all(
 
 
 # --- figures and targets -----------------------------------------------------------------------------
-def bare_for(stacks: dict[str, Any], name: str) -> float | None:
+def bare_for(stacks: dict[str, Any], name: str, operation: str) -> float | None:
+    """The bare app's req/s on the same server for a same-sized answer (the create's otherwise)."""
     bare = "bare/granian" if name.endswith("granian") else "bare/waitress"
-    op = stacks.get(bare, {}).get("operations", {}).get("createConversation")
+    measured = stacks.get(bare, {}).get("operations", {})
+    op = measured.get(operation) or measured.get("createConversation")
     return op["rps"] if op else None
 
 
@@ -464,13 +471,13 @@ def targets(stacks: dict[str, Any], operations: tuple[str, ...]) -> list[dict[st
         ops = stacks.get(name, {}).get("operations", {})
         if not ops:
             continue
-        bare = bare_for(stacks, name)
         for operation in operations:
             if operation not in ops:
                 continue
+            bare = bare_for(stacks, name, operation)
             rps = ops[operation]["rps"]
             entries = [
-                ("0.7 x bare Flask on the same server", None if bare is None else 0.7 * bare),
+                ("0.7 x bare Flask, same server and answer size", None if bare is None else 0.7 * bare),
                 ("WireMock (createConversation stub)", wiremock["rps"] if wiremock else None),
             ]
             prism = stacks.get("prism", {}).get("operations", {}).get(operation)
@@ -498,8 +505,8 @@ def print_tables(stacks: dict[str, Any]) -> None:
                 [name, "(not measured: " + record["unavailable"] + ")", None, None, None, None, None, None]
             )
             continue
-        bare = bare_for(stacks, name)
         for operation, result in record["operations"].items():
+            bare = bare_for(stacks, name, operation)
             ratio = result["rps"] / bare if bare else None
             rows.append(
                 [
@@ -579,7 +586,7 @@ def main() -> None:
 
     stacks_to_run = [
         Stack("sandbox/waitress", "sandbox", "waitress", OPERATIONS),
-        Stack("bare/waitress", "bare", "waitress", ("createConversation",)),
+        Stack("bare/waitress", "bare", "waitress", BARE_OPERATIONS),
     ]
     for threads in filter(None, args.waitress_threads.split(",")):
         stacks_to_run.append(
@@ -600,7 +607,7 @@ def main() -> None:
                     "granian",
                     OPERATIONS if args.all_granian else GRANIAN_OPERATIONS,
                 ),
-                Stack("bare/granian", "bare", "granian", ("createConversation",)),
+                Stack("bare/granian", "bare", "granian", BARE_OPERATIONS),
             ]
         else:
             notes["granian"] = reason or "granian installed but its command is missing"
@@ -669,6 +676,7 @@ def main() -> None:
                     "smoke": args.smoke,
                     "request_bytes": len(json.dumps(CREATE_BODY, separators=(",", ":"))),
                     "bare_answer_bytes": len(json.dumps(ANSWER)),
+                    "bare_list_answer_bytes": {path: len(text) for path, text in LIST_ANSWERS.items()},
                 },
                 "notes": notes,
                 "stacks": stacks,

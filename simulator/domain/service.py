@@ -35,7 +35,7 @@ _UPDATE_LOCATORS: tuple[tuple[str, Role | None], ...] = (
     ("findByRetailerReferenceId", "retailer"),
     ("findBySupplierReferenceId", "supplier"),
 )
-_Listed = Conversation | tuple[Message, Conversation]
+_Listed = Conversation | Message
 
 
 class ConversationService:
@@ -302,16 +302,15 @@ class ConversationService:
 
     def list_messages(self, caller: Account, body: Body) -> dict[str, Any]:
         page = self._message_page(caller, body)
-        views = [message_view(self.world, m, c, caller.id) for m, c in _message_items(page)]
+        views = [message_view(self.world, m, c, caller.id) for m, c in _message_items(page, self.store)]
         return _page_body("messages", views, page.scroll_id)
 
     def list_messages_encoded(self, caller: Account, body: Body) -> str:
         """:meth:`list_messages` as JSON text, built from the cached text of each item."""
         page = self._message_page(caller, body)
         encoded = self.encoded_views.message
-        return encode_page(
-            "messages", [encoded(m, c, caller.id) for m, c in _message_items(page)], page.scroll_id
-        )
+        texts = [encoded(m, c, caller.id) for m, c in _message_items(page, self.store)]
+        return encode_page("messages", texts, page.scroll_id)
 
     def _conversation_page(self, caller: Account, body: Body) -> Page[_Listed]:
         return self._page(caller, "getConversations", body, self._query_conversations)
@@ -414,15 +413,6 @@ class ConversationService:
             )
         if single is not None:
             tests.append(lambda m: m.conversation_id == single.id)
-        conversations: dict[str, Conversation] = {}
-
-        def conversation_of(m: Message) -> Conversation:
-            if m.conversation_id not in conversations:
-                found = self.store.conversation(m.conversation_id)
-                assert found is not None
-                conversations[m.conversation_id] = found
-            return conversations[m.conversation_id]
-
         tests += self._party_filters(
             caller,
             body,
@@ -438,7 +428,7 @@ class ConversationService:
                 tests.append(lambda m: m.consumer_id == type_["consumerId"])
         if descending and isinstance(candidates, list):
             candidates.reverse()
-        return ((m, conversation_of(m)) for m in _matching(candidates, now, body, tests))
+        return _matching(candidates, now, body, tests)
 
     def _single_conversation(self, caller: Account, body: Body) -> Conversation | None:
         """The conversation a query names by id or reference id, checking the caller takes part."""
@@ -613,8 +603,19 @@ def _page_body(name: str, views: list[dict[str, Any]], scroll_id: str | None) ->
     return {"scrollId": scroll_id, name: views} if scroll_id is not None else {name: views}
 
 
-def _message_items(page: Page[_Listed]) -> list[tuple[Message, Conversation]]:
-    return [item for item in page.items if isinstance(item, tuple)]
+def _message_items(page: Page[_Listed], store: Store) -> list[tuple[Message, Conversation]]:
+    """The page's messages, each with its conversation as it is now (for its reference ids).
+
+    A scroll keeps only the messages: a thousand open scrolls holding a pair per item would be
+    a hundred thousand more objects for the garbage collector to walk, at every full collection.
+    """
+    found = []
+    for message in page.items:
+        if isinstance(message, Message):
+            conversation = store.conversation(message.conversation_id)
+            assert conversation is not None
+            found.append((message, conversation))
+    return found
 
 
 _Record = TypeVar("_Record", Conversation, Message)
