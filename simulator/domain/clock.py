@@ -121,6 +121,17 @@ def parse_rfc3339(text: str) -> int | None:
     (``:60``) is accepted only where one can occur, at 23:59:60 UTC (after applying the offset),
     and counts as the last instant of 23:59:59, because the epoch scale has no leap seconds.
     """
+    # Each date of a request is parsed twice (the contract's format check, then the rule), and
+    # pollers send the same bounds again and again; only short texts are remembered.
+    return _parse_remembered(text) if len(text) <= 40 else _parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_remembered(text: str) -> int | None:
+    return _parse(text)
+
+
+def _parse(text: str) -> int | None:
     match = _RFC3339.fullmatch(text)
     if match is None:
         return None

@@ -66,7 +66,10 @@ class NotificationCenter:
         with self._lock:
             self._seq += 1
             notification = Notification(notification_id, self._seq, account_id, created, render)
-            self._by_account.setdefault(account_id, deque(maxlen=self._per_account)).append(notification)
+            queue = self._by_account.get(account_id)
+            if queue is None:
+                queue = self._by_account[account_id] = deque(maxlen=self._per_account)
+            queue.append(notification)
         for listener in list(self._listeners):
             listener(notification)
         return notification

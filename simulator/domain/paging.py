@@ -37,19 +37,22 @@ class _Scroll(Generic[T]):
     owner: str
     operation: str
     read: list[T]
-    """Every item handed out so far, so that a page asked for again is the same page."""
+    """The items handed out so far after the first page, so that a page asked for again is the
+    same page. No scrollId leads to the first page, so its items are not kept: a poller whose
+    answer fits on one page leaves nothing behind but the (exhausted) query."""
     rest: Iterator[T] | None
     """Where the next items come from; ``None`` once it is exhausted."""
     page_size: int
     expires_at: int
 
     def slice(self, offset: int) -> tuple[T, ...]:
-        wanted = offset + self.page_size
+        start = offset - self.page_size  # where this page's items are in ``read``
+        wanted = start + self.page_size
         if self.rest is not None and len(self.read) < wanted:
             self.read.extend(islice(self.rest, wanted - len(self.read)))
             if len(self.read) < wanted:
                 self.rest = None
-        return tuple(self.read[offset:wanted])
+        return tuple(self.read[start:wanted])
 
 
 class ScrollRegistry(Generic[T]):
@@ -84,9 +87,9 @@ class ScrollRegistry(Generic[T]):
         if len(first) < page_size:
             return Page(tuple(first), None)
         key = self._token()
-        self._scrolls[key] = _Scroll(owner, operation, first, rest, page_size, now + ttl)
+        self._scrolls[key] = _Scroll(owner, operation, [], rest, page_size, now + ttl)
         heapq.heappush(self._expiry, (now + ttl, key))
-        return self._page(key, 0)
+        return self._paged(key, tuple(first), page_size)
 
     def next(self, scroll_id: str, owner: str, operation: str, now: int) -> Page[T]:
         """The page a scrollId points at; unknown, foreign or expired ids are all simply not found."""
@@ -109,12 +112,14 @@ class ScrollRegistry(Generic[T]):
         return self._page(cursor[0], cursor[1])
 
     def _page(self, key: str, offset: int) -> Page[T]:
-        scroll = self._scrolls[key]
-        items = scroll.slice(offset)
-        if len(items) < scroll.page_size:
+        return self._paged(key, self._scrolls[key].slice(offset), offset + self._scrolls[key].page_size)
+
+    def _paged(self, key: str, items: tuple[T, ...], next_offset: int) -> Page[T]:
+        """``items`` as a page, with a scrollId for the page at ``next_offset`` when it is full."""
+        if len(items) < self._scrolls[key].page_size:
             return Page(items, None)
         token = self._token()
-        self._cursors[token] = (key, offset + scroll.page_size)
+        self._cursors[token] = (key, next_offset)
         return Page(items, token)
 
     def _token(self) -> str:

@@ -405,12 +405,7 @@ class ConversationService:
                 lambda m: (created_since is None or m.create_time >= created_since) and m.create_time < until
             )
         else:
-            stored = self.store.last_seq()
-            candidates = (
-                m
-                for m in self.store.messages_of(caller.id, created_since, until, descending)
-                if m.seq <= stored
-            )
+            candidates = self.store.messages_of(caller.id, created_since, until, descending)
         if single is not None:
             tests.append(lambda m: m.conversation_id == single.id)
         tests += self._party_filters(
@@ -428,7 +423,7 @@ class ConversationService:
                 tests.append(lambda m: m.consumer_id == type_["consumerId"])
         if descending and isinstance(candidates, list):
             candidates.reverse()
-        return _matching(candidates, now, body, tests)
+        return _matching(candidates, now, body, tests, stored=self.store.last_seq())
 
     def _single_conversation(self, caller: Account, body: Body) -> Conversation | None:
         """The conversation a query names by id or reference id, checking the caller takes part."""
@@ -622,19 +617,25 @@ _Record = TypeVar("_Record", Conversation, Message)
 
 
 def _matching(
-    candidates: Iterable[_Record], now: int, body: Body, tests: list[Callable[[_Record], bool]]
+    candidates: Iterable[_Record],
+    now: int,
+    body: Body,
+    tests: list[Callable[[_Record], bool]],
+    stored: int | None = None,
 ) -> Iterator[_Record]:
-    """The candidates visible by ``now`` that the ``test`` field and every other test accept.
+    """The candidates visible by ``now`` that the ``test`` field and every other test accept, and
+    (for a lazy scroll's snapshot) that were stored by the time ``stored`` was the last seq.
 
-    Visibility and ``test`` apply to every query, so they are inlined: a list page filters each of
-    its candidates, and a call per test per candidate would cost more than the rest of the page.
+    These apply to every query, so they are inlined: a list page filters each of its candidates,
+    and a call per test per candidate would cost more than the rest of the page.
     """
     test = body.get("test") or "legit"
+    last = stored if stored is not None else float("inf")
     if test == "all":
-        visible = (x for x in candidates if x.visible_at <= now)
+        visible = (x for x in candidates if x.visible_at <= now and x.seq <= last)
     else:
         wanted = test == "test"
-        visible = (x for x in candidates if x.visible_at <= now and x.is_test == wanted)
+        visible = (x for x in candidates if x.visible_at <= now and x.is_test == wanted and x.seq <= last)
     if not tests:
         return visible
     return (x for x in visible if all(t(x) for t in tests))

@@ -73,7 +73,7 @@ class _TimeIndex:
         hi = len(self.keys) if until is None else bisect_left(self.keys, (until, -1))
         return self.ids[lo:hi]
 
-    def walk(self, since: int | None, until: int | None, descending: bool) -> Iterator[tuple[_Key, str]]:
+    def walk(self, since: int | None, until: int | None, descending: bool) -> Iterator[str]:
         """:meth:`between`, lazily, one item at a time (nothing is copied up front).
 
         The walk may pause for minutes between items (a scroll reads a page per call) while new
@@ -92,7 +92,7 @@ class _TimeIndex:
                 if position >= len(keys) or (high is not None and keys[position] >= high):
                     return
                 last = keys[position]
-                yield last, ids[position]
+                yield ids[position]
                 position += 1
         else:
             position = (len(keys) if high is None else bisect_left(keys, high)) - 1
@@ -102,7 +102,7 @@ class _TimeIndex:
                 if position < 0 or (low is not None and keys[position] < low):
                     return
                 last = keys[position]
-                yield last, ids[position]
+                yield ids[position]
                 position -= 1
 
 
@@ -134,8 +134,8 @@ class MemoryStore:
         self._index_references(None, conversation)
         key = (conversation.create_time, conversation.seq)
         for account_id in (conversation.retailer_id, conversation.supplier_id):
-            self._conversations_by_account.setdefault(account_id, _TimeIndex()).add(key, conversation.id)
-        self._messages_by_conversation.setdefault(conversation.id, _TimeIndex())
+            _index(self._conversations_by_account, account_id).add(key, conversation.id)
+        _index(self._messages_by_conversation, conversation.id)
         self._seq = max(self._seq, conversation.seq)
 
     def replace_conversation(self, conversation: Conversation) -> None:
@@ -178,8 +178,8 @@ class MemoryStore:
         self._messages[message.id] = message
         key = (message.create_time, message.seq)
         for account_id in (message.sender_id, message.recipient_id):
-            self._messages_by_account.setdefault(account_id, _TimeIndex()).add(key, message.id)
-        self._messages_by_conversation.setdefault(message.conversation_id, _TimeIndex()).add(key, message.id)
+            _index(self._messages_by_account, account_id).add(key, message.id)
+        _index(self._messages_by_conversation, message.conversation_id).add(key, message.id)
         self._seq = max(self._seq, message.seq)
 
     def message(self, message_id: str) -> Message | None:
@@ -196,11 +196,18 @@ class MemoryStore:
         index = self._messages_by_account.get(account_id)
         if index is None:
             return iter(())
-        messages = self._messages
-        return (messages[item_id] for _, item_id in index.walk(since, until, descending))
+        return map(self._messages.__getitem__, index.walk(since, until, descending))
 
     def all_messages(self) -> Iterator[Message]:
         return iter(sorted(self._messages.values(), key=lambda m: m.seq))
 
     def counts(self) -> tuple[int, int]:
         return len(self._conversations), len(self._messages)
+
+
+def _index(indexes: dict[str, _TimeIndex], key: str) -> _TimeIndex:
+    """The index under ``key``, made on first use (``setdefault`` would build one on every call)."""
+    index = indexes.get(key)
+    if index is None:
+        index = indexes[key] = _TimeIndex()
+    return index

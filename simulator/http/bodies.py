@@ -39,7 +39,7 @@ def json_text() -> str:
 
 def parse_json(text: str) -> Any:
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_float=_parse_float)
+        document = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidRequest.at(
             "body",
@@ -66,6 +66,10 @@ def _parse_float(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"the number {text[:40]} is too large")
     return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float)
+"""Built once (``json.loads`` with hooks builds a decoder per call); it holds no state."""
 
 
 def _too_deep(path: str) -> InvalidRequest:

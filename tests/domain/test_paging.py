@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
 
@@ -204,3 +205,22 @@ def test_scroll_ids_are_repeatable_for_the_same_seed() -> None:
 def test_a_page_size_below_one_is_refused(scrolls: ScrollRegistry[int], page_size: int) -> None:
     with pytest.raises(ValueError, match="page_size"):
         open_(scrolls, range(3), page_size=page_size)
+
+
+def test_a_lazy_source_is_read_only_as_far_as_the_pages_asked_for(scrolls: ScrollRegistry[int]) -> None:
+    pulled: list[int] = []
+
+    def source() -> Iterator[int]:
+        for item in range(1_000_000):
+            pulled.append(item)
+            yield item
+
+    first = scrolls.open(OWNER, OP, source(), 3, T0, TTL)
+    assert first.items == (0, 1, 2) and len(pulled) == 3
+    assert first.scroll_id is not None
+    second = scrolls.next(first.scroll_id, OWNER, OP, T0)
+    assert second.items == (3, 4, 5) and len(pulled) == 6
+    assert second.scroll_id is not None
+    third = scrolls.next(second.scroll_id, OWNER, OP, T0)
+    again = scrolls.next(second.scroll_id, OWNER, OP, T0)  # a retry: the same page, nothing more read
+    assert third.items == again.items == (6, 7, 8) and len(pulled) == 9

@@ -50,11 +50,11 @@ def test_a_paused_walk_yields_every_original_item_once_in_order(
             item = next(walk, None)
             if item is None:
                 break
-            seen.append(item[1])
+            seen.append(item)
         for time in inserts:  # arbitrary times: before, at and after the walk's position
             seq += 1
             index.add((time, seq), f"new-{seq}")
-    seen.extend(item_id for _, item_id in walk)
+    seen.extend(walk)
     original = [item_id for item_id in seen if item_id.startswith("id-")]
     assert original == expected
     assert len(seen) == len(set(seen))  # nothing twice, new items included
