@@ -437,3 +437,11 @@ def pip_install(module: str, package: str | None = None) -> str | None:
     except ImportError as error:
         return f"{package or module} installed but cannot be imported: {error}"
     return None
+
+
+def bare_for(stacks: dict[str, Any], name: str, operation: str) -> float | None:
+    """The bare app's req/s on the same server for a same-sized answer (the create's otherwise)."""
+    bare = "bare/granian" if name.endswith("granian") else "bare/waitress"
+    measured = stacks.get(bare, {}).get("operations", {})
+    op = measured.get(operation) or measured.get("createConversation")
+    return op["rps"] if op else None

@@ -46,6 +46,7 @@ from _common import (
     Http,
     Server,
     answers,
+    bare_for,
     clean,
     compact,
     cpu_seconds,
@@ -456,14 +457,6 @@ def bench_all(
 
 
 # --- figures and targets -----------------------------------------------------------------------------
-def bare_for(stacks: dict[str, Any], name: str, operation: str) -> float | None:
-    """The bare app's req/s on the same server for a same-sized answer (the create's otherwise)."""
-    bare = "bare/granian" if name.endswith("granian") else "bare/waitress"
-    measured = stacks.get(bare, {}).get("operations", {})
-    op = measured.get(operation) or measured.get("createConversation")
-    return op["rps"] if op else None
-
-
 def targets(stacks: dict[str, Any], operations: tuple[str, ...]) -> list[dict[str, Any]]:
     found = []
     wiremock = stacks.get("wiremock", {}).get("operations", {}).get("createConversation")

@@ -83,13 +83,18 @@ class ScrollRegistry(Generic[T]):
             raise ValueError(f"page_size must be at least 1, not {page_size}")
         self._expire(now)
         rest = iter(items)
-        first = list(islice(rest, page_size))
+        first = list(islice(rest, page_size + 1))  # one more tells whether anything follows
         if len(first) < page_size:
             return Page(tuple(first), None)
+        # When nothing follows, the scroll keeps no query (nor the objects the query holds on to):
+        # its next page is simply the empty last page.
+        following = first[page_size:]
         key = self._token()
-        self._scrolls[key] = _Scroll(owner, operation, [], rest, page_size, now + ttl)
+        self._scrolls[key] = _Scroll(
+            owner, operation, following, rest if following else None, page_size, now + ttl
+        )
         heapq.heappush(self._expiry, (now + ttl, key))
-        return self._paged(key, tuple(first), page_size)
+        return self._paged(key, tuple(first[:page_size]), page_size)
 
     def next(self, scroll_id: str, owner: str, operation: str, now: int) -> Page[T]:
         """The page a scrollId points at; unknown, foreign or expired ids are all simply not found."""
