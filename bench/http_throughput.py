@@ -9,7 +9,8 @@ CPU 1, one measurement of ``--duration`` seconds repeated ``--repeat`` times (me
   fixed page the size of the sandbox's 100-item pages for the two lists): what any Flask app costs
   to move the same bytes, so ``sandbox / bare`` is the price of the sandbox's own work (an
   operation without a bare route of its own is divided by the bare create);
-* both again under granian's WSGI interface (1 worker, 1 blocking thread), if it can be installed;
+* both again under granian (`dsco-sandbox serve --server granian`; the bare app under `granian
+  --interface wsgi`, 1 worker, 1 blocking thread), if it can be installed;
 * Prism (``prism mock contracts/openapi.yaml``) and WireMock (one stub for createConversation,
   after a 30 s warm-up), installed with npm into bench/.peers/, with their start-up time and RSS.
 
@@ -227,10 +228,17 @@ def launch(stack: Stack, peers: dict[str, Any], log_dir: Path) -> Server:
     if stack.name == "bare/waitress":
         command = [PYTHON, str(BENCH / "bare_app.py"), "--port", str(port), "--threads", "8"]
         return start_server(stack.name, pinned(0, command), base, answers("GET", "/health"), log_dir)
-    if stack.name == "sandbox/granian":
-        return start_server(
-            stack.name, pinned(0, [*granian, "sandbox_wsgi:app"]), base, health_sandbox, log_dir
-        )
+    if stack.name == "sandbox/granian":  # the same serve, on granian
+        command = [
+            str(BIN / "dsco-sandbox"),
+            "serve",
+            "--server",
+            "granian",
+            "--no-rate-limit",
+            "--port",
+            str(port),
+        ]
+        return start_server(stack.name, pinned(0, command), base, health_sandbox, log_dir)
     if stack.name == "bare/granian":
         return start_server(
             stack.name, pinned(0, [*granian, "bare_app:app"]), base, answers("GET", "/health"), log_dir

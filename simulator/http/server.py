@@ -1,8 +1,15 @@
-"""Serving an app on a production WSGI server (waitress: threaded, pure Python, no C build step)."""
+"""Serving an app on a production WSGI server.
+
+waitress is the default: threaded, pure Python, installable everywhere. granian (a Rust HTTP server
+with a WSGI interface, the optional ``fast`` extra) answers the same app 30-50 % faster in the bench
+(docs/performance.md), so ``serve --server granian`` offers it where it can run: it forks its
+worker from this process, which needs a POSIX system.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 import sys
 import threading
@@ -58,6 +65,45 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
         save = app.extensions.get("dsco_after_change")
         if save is not None:
             save()  # the last word: state as it was when we stopped
+    return 0
+
+
+class ServerUnavailable(Exception):
+    """The chosen server cannot run here; the message says why and what to do instead."""
+
+
+def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextIO = sys.stdout) -> int:
+    """Serve ``app`` with granian: one worker process, ``threads`` blocking threads.
+
+    The app (and the sandbox in it) is built here and the worker is forked from this process, so
+    the worker serves that very app; this process only supervises it and never touches the state
+    again (with ``--state-file`` the worker saves after every change).
+    """
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+        from granian.log import LogLevels
+    except ImportError:
+        raise ServerUnavailable(
+            "granian is not installed: pip install 'dsco-sandbox[fast]' (or use --server waitress)"
+        ) from None
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise ServerUnavailable("granian's worker is forked from this process, which this system cannot do")
+    if port == 0:
+        raise ServerUnavailable("--server granian needs a fixed --port (granian does not report a free one)")
+    multiprocessing.set_start_method("fork", force=True)  # spawn would rebuild the app from nothing
+    server = Granian(
+        "dsco-sandbox",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=threads,
+        log_level=LogLevels.warning,
+    )
+    shown_host = f"[{host}]" if ":" in host else host
+    print(banner(app.extensions["dsco_sandbox"], f"http://{shown_host}:{port}"), file=out, flush=True)
+    server.serve(target_loader=lambda target: app)
     return 0
 
 
