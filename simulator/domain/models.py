@@ -132,3 +132,16 @@ class Message:
     is_test: bool = False
     customer_care_type: CustomerCareType | None = None
     consumer_id: str | None = None
+
+
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def uuid4_text(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))`` in less than half the time.
+
+    Ids come from seeded generators (so a run repeats exactly), and a create makes three of them.
+    """
+    text = f"{(bits & _VERSION_MASK) | _VERSION_4:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

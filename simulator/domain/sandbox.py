@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,7 +19,7 @@ from .config import SandboxConfig
 from .errors import InvalidRequest, Problem
 from .faults import FaultDecision, FaultPlan, rule_from_json
 from .journal import Journal
-from .models import Account, Conversation, Message
+from .models import Account, Conversation, Message, uuid4_text
 from .notifications import NotificationCenter
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
@@ -176,7 +175,7 @@ class Sandbox:
             }
 
         notification = self.notifications.publish(
-            str(uuid.UUID(int=self._notification_ids.getrandbits(128), version=4)),
+            uuid4_text(self._notification_ids.getrandbits(128)),
             message.recipient_id,
             message.create_time,
             payload,

@@ -8,7 +8,6 @@ are not thread-safe on their own; :class:`simulator.domain.sandbox.Sandbox` seri
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -17,7 +16,7 @@ from .clock import Clock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
 from .contexts import resolve_context
 from .errors import InvalidRequest, Problem
-from .models import Account, Conversation, Message, Role
+from .models import Account, Conversation, Message, Role, uuid4_text
 from .paging import Page, ScrollRegistry
 from .store import Store
 from .views import EncodedViews, conversation_view, encode_page, message_view
@@ -591,7 +590,7 @@ class ConversationService:
         return seconds(low if high <= low else self._lags.uniform(low, high))
 
     def _new_id(self) -> str:
-        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        return uuid4_text(self._ids.getrandbits(128))
 
 
 def _page_body(name: str, views: list[dict[str, Any]], scroll_id: str | None) -> dict[str, Any]:
