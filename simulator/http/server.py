@@ -1,7 +1,7 @@
 """Serving an app on a production WSGI server.
 
 waitress is the default: threaded, pure Python, installable everywhere. granian (a Rust HTTP server
-with a WSGI interface, the optional ``fast`` extra) answers the same app 30-50 % faster in the bench
+with a WSGI interface, the optional ``fast`` extra) answers the same app 1.3-1.7 times as fast in the bench
 (docs/performance.md), so ``serve --server granian`` offers it where it can run: it forks its
 worker from this process, which needs a POSIX system.
 """
