@@ -111,13 +111,10 @@ class EncodedViews:
     def __init__(self, world: World, size: int = 4096) -> None:
         self._world = world
         self._size = size
-        self._texts: dict[tuple[int, int, str], tuple[object, object, str]] = {}
-
-    def clear(self) -> None:
-        self._texts.clear()
+        self._texts: dict[tuple[int, str], tuple[object, object, str]] = {}
 
     def conversation(self, conversation: Conversation, viewer_id: str) -> str:
-        key = (id(conversation), 0, viewer_id)
+        key = (id(conversation), viewer_id)
         hit = self._texts.get(key)
         if hit is not None and hit[0] is conversation:
             return hit[2]
@@ -126,16 +123,18 @@ class EncodedViews:
         return text
 
     def message(self, message: Message, conversation: Conversation, viewer_id: str) -> str:
-        # The view shows the conversation's reference ids, so a new conversation version is a new key.
-        key = (id(message), id(conversation), viewer_id)
+        # A message shows its conversation's reference ids, and nothing else of it: every new
+        # message replaces the conversation record, which must not make its older messages miss.
+        references = (conversation.retailer_reference_id, conversation.supplier_reference_id)
+        key = (id(message), viewer_id)
         hit = self._texts.get(key)
-        if hit is not None and hit[0] is message and hit[1] is conversation:
+        if hit is not None and hit[0] is message and hit[1] == references:
             return hit[2]
         text = encode_json(message_view(self._world, message, conversation, viewer_id))
-        self._keep(key, (message, conversation, text))
+        self._keep(key, (message, references, text))
         return text
 
-    def _keep(self, key: tuple[int, int, str], entry: tuple[object, object, str]) -> None:
+    def _keep(self, key: tuple[int, str], entry: tuple[object, object, str]) -> None:
         texts = self._texts
         texts[key] = entry
         if len(texts) > self._size:

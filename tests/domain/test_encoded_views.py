@@ -76,6 +76,8 @@ def test_an_encoded_page_shows_the_conversation_as_updated_not_as_first_listed(s
     [cid] = seed(sandbox, 1)
     supplier = who(sandbox, "2000001")
     before = json.loads(sandbox.call_encoded("getConversations", supplier, {}))["conversations"]
+    messages = json.loads(sandbox.call_encoded("getConversationMessages", supplier, {}))["messages"]
+    assert "supplierReferenceId" not in messages[0]  # now cached, without one
     sandbox.call("updateConversation", supplier, {"dscoConversationId": cid, "status": "closed"})
     sandbox.call("updateConversation", supplier, {"dscoConversationId": cid, "supplierReferenceId": "S-9"})
     after = json.loads(sandbox.call_encoded("getConversations", supplier, {}))["conversations"]
