@@ -37,9 +37,8 @@ class _Scroll(Generic[T]):
     owner: str
     operation: str
     read: list[T]
-    """The items handed out so far after the first page, so that a page asked for again is the
-    same page. No scrollId leads to the first page, so its items are not kept: a poller whose
-    answer fits on one page leaves nothing behind but the (exhausted) query."""
+    """The items read so far after the first page, so that a page asked for again is the same
+    page. No scrollId leads back to the first page, so its items are not kept."""
     rest: Iterator[T] | None
     """Where the next items come from; ``None`` once it is exhausted."""
     page_size: int
@@ -117,7 +116,8 @@ class ScrollRegistry(Generic[T]):
         return self._page(cursor[0], cursor[1])
 
     def _page(self, key: str, offset: int) -> Page[T]:
-        return self._paged(key, self._scrolls[key].slice(offset), offset + self._scrolls[key].page_size)
+        scroll = self._scrolls[key]
+        return self._paged(key, scroll.slice(offset), offset + scroll.page_size)
 
     def _paged(self, key: str, items: tuple[T, ...], next_offset: int) -> Page[T]:
         """``items`` as a page, with a scrollId for the page at ``next_offset`` when it is full."""

@@ -137,7 +137,7 @@ class _Pipeline:
             text = json_text()
             call.request = _bounded(text)  # as sent, even if it turns out not to parse
             body = parse_json(text)
-            call.request = JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else call.request
+            call.request = _kept(text)
             violations = contract.validate_request(operation, body)
             if violations:
                 call.violations = [str(v) for v in violations]
@@ -167,7 +167,7 @@ class _Pipeline:
             if violations:
                 lines = [f"response of {call.operation} breaks the contract: {v}" for v in violations]
                 return text_response(500, ["internal sandbox error (this is a bug in dsco-sandbox):", *lines])
-        call.response = JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else _bounded(text)
+        call.response = _kept(text)
         return encoded_json_response(status, text, headers)
 
     # --- before and after every call -----------------------------------------------------------
@@ -244,7 +244,7 @@ def _body_of(response: Response) -> Any:
     if response.is_streamed or response.direct_passthrough:
         return None
     text = response.get_data(as_text=True)
-    return JsonText(text) if response.mimetype == "application/json" else text
+    return _kept(text) if response.mimetype == "application/json" else _bounded(text)
 
 
 def _unread_body(operation: str) -> Any:
@@ -261,7 +261,7 @@ def _unread_body(operation: str) -> Any:
         text = request.get_data(cache=True).decode("utf-8", "replace")
     except Exception:  # a body that cannot even be read is not worth failing the answer for
         return None
-    return JsonText(text) if text else None
+    return _kept(text) if text else None
 
 
 def _masked(form: dict[str, str]) -> dict[str, str]:
@@ -270,6 +270,11 @@ def _masked(form: dict[str, str]) -> dict[str, str]:
 
 def _bounded(text: str) -> str:
     return f"({len(text)} characters, not kept)" if len(text) > _JOURNAL_BODY_LIMIT else text
+
+
+def _kept(text: str) -> Any:
+    """JSON text as the journal keeps it: decoded when read, or a note when it is too large."""
+    return JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else _bounded(text)
 
 
 # --- helpers ---------------------------------------------------------------------------------

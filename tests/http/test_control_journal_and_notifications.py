@@ -105,6 +105,15 @@ def test_a_refused_body_is_journaled_as_the_text_that_was_sent(api: Api, control
     assert event["response"] == response.get_data(as_text=True)
 
 
+def test_a_body_over_64_kb_is_journaled_as_a_note_not_kept(api: Api, control: Control) -> None:
+    body = {"title": "Parcel", "otherPartyTradingPartnerId": "aaa-bbb-ccc", "notes": "x" * 70_000}
+    created = api.client.post("/api/v3/conversation", json=body, headers=api.auth(NORTHWIND))
+    assert created.status_code == 201  # an unknown field is ignored, with a warning
+    [event] = control.events(operation="createConversation")
+    assert isinstance(event["request"], str) and event["request"].endswith("characters, not kept)")
+    assert event["response"] == created.json
+
+
 @pytest.fixture
 def history(api: Api, control: Control) -> list[dict[str, Any]]:
     """Calls by three accounts, one second apart, and the notifications they raise."""
