@@ -16,6 +16,9 @@ Status = Literal["new", "in_progress", "closed"]
 ConversationKind = Literal["standard", "customer_care"]
 CustomerCareType = Literal["message_from_consumer", "response_to_consumer"]
 
+References = tuple[str | None, str | None]
+"""A conversation's (retailer, supplier) reference ids: all of it that its messages show."""
+
 ITEM_ID_FIELDS = ("dscoItemId", "sku", "upc", "ean", "mpn", "isbn", "gtin", "partnerSku")
 
 
@@ -113,6 +116,10 @@ class Conversation:
 
     def other_party(self, account_id: str) -> str:
         return self.supplier_id if account_id == self.retailer_id else self.retailer_id
+
+    @property
+    def references(self) -> References:
+        return (self.retailer_reference_id, self.supplier_reference_id)
 
     def reference_id(self, role: Role) -> str | None:
         return self.retailer_reference_id if role == "retailer" else self.supplier_reference_id

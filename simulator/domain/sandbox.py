@@ -171,7 +171,7 @@ class Sandbox:
                 "event": "conversation.message.created",
                 "dscoConversationId": conversation.id,
                 "dscoMessageId": message.id,
-                "message": message_view(world, message, conversation, message.recipient_id),
+                "message": message_view(world, message, conversation.references, message.recipient_id),
             }
 
         notification = self.notifications.publish(

@@ -16,7 +16,7 @@ from .clock import Clock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
 from .contexts import resolve_context
 from .errors import InvalidRequest, Problem
-from .models import Account, Conversation, Message, Role, uuid4_text
+from .models import Account, Conversation, Message, References, Role, uuid4_text
 from .paging import Page, ScrollRegistry
 from .store import Store
 from .views import EncodedViews, conversation_view, encode_page, message_view
@@ -34,7 +34,7 @@ _UPDATE_LOCATORS: tuple[tuple[str, Role | None], ...] = (
     ("findByRetailerReferenceId", "retailer"),
     ("findBySupplierReferenceId", "supplier"),
 )
-_Listed = Conversation | Message
+_Listed = Conversation | tuple[Message, References]
 
 
 class ConversationService:
@@ -259,7 +259,7 @@ class ConversationService:
         conversation = replace(conversation, **changes)
         self.store.replace_conversation(conversation)
         self._on_message(message, conversation)
-        return message_view(self.world, message, conversation, caller.id)
+        return message_view(self.world, message, conversation.references, caller.id)
 
     def _message(
         self, conversation: Conversation, sender: Account, text: str, now: int, visible_at: int
@@ -301,14 +301,14 @@ class ConversationService:
 
     def list_messages(self, caller: Account, body: Body) -> dict[str, Any]:
         page = self._message_page(caller, body)
-        views = [message_view(self.world, m, c, caller.id) for m, c in _message_items(page, self.store)]
+        views = [message_view(self.world, m, refs, caller.id) for m, refs in _message_items(page)]
         return _page_body("messages", views, page.scroll_id)
 
     def list_messages_encoded(self, caller: Account, body: Body) -> str:
         """:meth:`list_messages` as JSON text, built from the cached text of each item."""
         page = self._message_page(caller, body)
         encoded = self.encoded_views.message
-        texts = [encoded(m, c, caller.id) for m, c in _message_items(page, self.store)]
+        texts = [encoded(m, refs, caller.id) for m, refs in _message_items(page)]
         return encode_page("messages", texts, page.scroll_id)
 
     def _conversation_page(self, caller: Account, body: Body) -> Page[_Listed]:
@@ -422,7 +422,12 @@ class ConversationService:
                 tests.append(lambda m: m.consumer_id == type_["consumerId"])
         if descending and isinstance(candidates, list):
             candidates.reverse()
-        return _matching(candidates, now, body, tests, stored=self.store.last_seq())
+        stored = self.store.last_seq()
+        references_at = self.store.references_at
+        return (
+            (m, references_at(m.conversation_id, stored))
+            for m in _matching(candidates, now, body, tests, stored=stored)
+        )
 
     def _single_conversation(self, caller: Account, body: Body) -> Conversation | None:
         """The conversation a query names by id or reference id, checking the caller takes part."""
@@ -597,19 +602,8 @@ def _page_body(name: str, views: list[dict[str, Any]], scroll_id: str | None) ->
     return {"scrollId": scroll_id, name: views} if scroll_id is not None else {name: views}
 
 
-def _message_items(page: Page[_Listed], store: Store) -> list[tuple[Message, Conversation]]:
-    """The page's messages, each with its conversation as it is now (for its reference ids).
-
-    A scroll keeps only the messages: a thousand open scrolls holding a pair per item would be
-    a hundred thousand more objects for the garbage collector to walk, at every full collection.
-    """
-    found = []
-    for message in page.items:
-        if isinstance(message, Message):
-            conversation = store.conversation(message.conversation_id)
-            assert conversation is not None
-            found.append((message, conversation))
-    return found
+def _message_items(page: Page[_Listed]) -> list[tuple[Message, References]]:
+    return [item for item in page.items if isinstance(item, tuple)]
 
 
 _Record = TypeVar("_Record", Conversation, Message)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .models import Conversation, Message, Role
+from .models import Conversation, Message, References, Role
 
 _Key = tuple[int, int]  # (create_time, seq): a total order that breaks same-millisecond ties
 
@@ -29,6 +29,11 @@ class Store(Protocol):
     def add_conversation(self, conversation: Conversation) -> None: ...
     def replace_conversation(self, conversation: Conversation) -> None: ...
     def conversation(self, conversation_id: str) -> Conversation | None: ...
+    def references_at(self, conversation_id: str, seq: int) -> References:
+        """The conversation's reference ids as they were when ``seq`` was the last sequence number
+        handed out: what a scroll opened then shows on the conversation's messages."""
+        ...
+
     def conversation_by_reference(
         self, role: Role, owner_id: str, reference_id: str
     ) -> Conversation | None: ...
@@ -117,6 +122,8 @@ class MemoryStore:
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, Message] = {}
         self._by_reference: dict[tuple[Role, str, str], str] = {}
+        # Per conversation, each change of its reference ids: (seq stamped, the ids before it).
+        self._reference_changes: dict[str, list[tuple[int, References]]] = {}
         self._conversations_by_account: dict[str, _TimeIndex] = {}
         self._messages_by_account: dict[str, _TimeIndex] = {}
         self._messages_by_conversation: dict[str, _TimeIndex] = {}
@@ -142,6 +149,11 @@ class MemoryStore:
         previous = self._conversations[conversation.id]
         self._conversations[conversation.id] = conversation
         self._index_references(previous, conversation)
+        if previous.references != conversation.references:
+            # Stamped with a fresh seq, so a scroll opened before it (smaller last seq) still sees
+            # the ids it opened with; such changes are rare, so the history stays small.
+            change = (self.next_seq(), previous.references)
+            self._reference_changes.setdefault(conversation.id, []).append(change)
 
     def _index_references(self, old: Conversation | None, new: Conversation) -> None:
         sides: tuple[tuple[Role, str], ...] = (("retailer", new.retailer_id), ("supplier", new.supplier_id))
@@ -157,6 +169,12 @@ class MemoryStore:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self._conversations.get(conversation_id)
+
+    def references_at(self, conversation_id: str, seq: int) -> References:
+        for stamped, before in self._reference_changes.get(conversation_id, ()):
+            if stamped > seq:
+                return before
+        return self._conversations[conversation_id].references
 
     def conversation_by_reference(self, role: Role, owner_id: str, reference_id: str) -> Conversation | None:
         found = self._by_reference.get((role, owner_id, reference_id))

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from .clock import format_rfc3339
-from .models import Conversation, Message
+from .models import Conversation, Message, References
 from .world import World
 
 
@@ -48,9 +48,9 @@ def conversation_view(world: World, conversation: Conversation, viewer_id: str) 
     return view
 
 
-def message_view(
-    world: World, message: Message, conversation: Conversation, viewer_id: str
-) -> dict[str, Any]:
+def message_view(world: World, message: Message, references: References, viewer_id: str) -> dict[str, Any]:
+    """``references``: the conversation's reference ids as the caller should see them (a scroll
+    shows them as they were when it opened)."""
     m = message
     view: dict[str, Any] = {}
     if m.customer_care_type is not None:
@@ -60,10 +60,11 @@ def message_view(
             "consumerId": m.consumer_id,
         }
     view["dscoConversationId"] = m.conversation_id
-    if conversation.retailer_reference_id is not None:
-        view["retailerReferenceId"] = conversation.retailer_reference_id
-    if conversation.supplier_reference_id is not None:
-        view["supplierReferenceId"] = conversation.supplier_reference_id
+    retailer_reference_id, supplier_reference_id = references
+    if retailer_reference_id is not None:
+        view["retailerReferenceId"] = retailer_reference_id
+    if supplier_reference_id is not None:
+        view["supplierReferenceId"] = supplier_reference_id
     view["dscoMessageId"] = m.id
     view["message"] = m.text
     view["accountType"] = m.sender_role
@@ -122,15 +123,14 @@ class EncodedViews:
         self._keep(key, (conversation, None, text))
         return text
 
-    def message(self, message: Message, conversation: Conversation, viewer_id: str) -> str:
-        # A message shows its conversation's reference ids, and nothing else of it: every new
-        # message replaces the conversation record, which must not make its older messages miss.
-        references = (conversation.retailer_reference_id, conversation.supplier_reference_id)
+    def message(self, message: Message, references: References, viewer_id: str) -> str:
+        # A message shows its conversation's reference ids and nothing else of it, so those are
+        # what an entry is checked against (a new conversation record must not make it miss).
         key = (id(message), viewer_id)
         hit = self._texts.get(key)
         if hit is not None and hit[0] is message and hit[1] == references:
             return hit[2]
-        text = encode_json(message_view(self._world, message, conversation, viewer_id))
+        text = encode_json(message_view(self._world, message, references, viewer_id))
         self._keep(key, (message, references, text))
         return text
 

@@ -195,3 +195,27 @@ def _all_pages(sandbox: Sandbox, caller: Account, body: dict[str, Any], writes: 
         page = sandbox.call("getConversationMessages", caller, {"scrollId": page["scrollId"]})
         found += page["messages"]
     return found
+
+
+def test_a_message_scroll_shows_reference_ids_as_they_were_when_it_opened(
+    sandbox: Sandbox, retailer: Account, supplier: Account
+) -> None:
+    sandbox.config.page_size = 1
+    cid = create(sandbox, retailer)["id"]
+    texts = ["first", "second", "third"]  # the third is read only after the change
+    for text in texts:
+        sandbox.call("addConversationMessage", retailer, {"dscoConversationId": cid, "message": text})
+    sandbox.clock.advance(seconds(10))
+    first = sandbox.call("getConversationMessages", supplier, {})
+    sandbox.call("updateConversation", retailer, {"dscoConversationId": cid, "retailerReferenceId": "R-1"})
+    second = sandbox.call("getConversationMessages", supplier, {"scrollId": first["scrollId"]})
+    third = sandbox.call("getConversationMessages", supplier, {"scrollId": second["scrollId"]})
+    again = json.loads(
+        sandbox.call_encoded("getConversationMessages", supplier, {"scrollId": second["scrollId"]})
+    )
+    listed = first["messages"] + second["messages"] + third["messages"]
+    assert [m["message"] for m in listed] == texts
+    assert not any("retailerReferenceId" in m for m in listed)  # the scroll opened before the change
+    assert again["messages"] == third["messages"]  # the same page again, through HTTP's path
+    fresh = sandbox.call("getConversationMessages", supplier, {})
+    assert fresh["messages"][0]["retailerReferenceId"] == "R-1"  # a new scroll sees the change
