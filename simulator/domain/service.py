@@ -377,9 +377,10 @@ class ConversationService:
         return found
 
     def _query_messages(self, caller: Account, body: Body, now: int) -> Iterable[_Listed]:
-        """The matches, lazily when they come from the caller's whole index (a scroll then reads
-        only the pages asked for). Only messages stored by now count, and messages never change,
-        so reading later yields exactly what reading now would."""
+        """The matches with their conversations' reference ids, lazily when they come from the
+        caller's whole index (a scroll then reads only the pages asked for). Only messages stored
+        by now count, messages never change, and the ids are taken as of now, so reading later
+        yields exactly what reading now would."""
         until = self._until(body, now)
         descending = _descending(body)
         created_since = self._date(body, "createdSince")
