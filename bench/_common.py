@@ -39,6 +39,22 @@ CREATE_BODY = {
     "initialMessage": {"message": "Why is my order late?"},
 }
 
+# The API's six operations, and the four with throughput targets.
+OPERATIONS = (
+    "getAccessToken",
+    "createConversation",
+    "updateConversation",
+    "getConversations",
+    "addConversationMessage",
+    "getConversationMessages",
+)
+TARGET_OPERATIONS = (
+    "createConversation",
+    "addConversationMessage",
+    "getConversations",
+    "getConversationMessages",
+)
+
 # What the bare app and the WireMock stub answer: a conversation of about 600 bytes.
 ANSWER = {
     "id": "7d3c2b1a-4e5f-4a6b-8c9d-0e1f2a3b4c5d",

@@ -41,9 +41,11 @@ from _common import (
     BIN,
     CREATE_BODY,
     LIST_ANSWERS,
+    OPERATIONS,
     PYTHON,
     RESULTS,
     ROOT,
+    TARGET_OPERATIONS,
     Http,
     Server,
     answers,
@@ -64,28 +66,9 @@ from _common import (
     write_results,
 )
 
-OPERATIONS = (
-    "getAccessToken",
-    "createConversation",
-    "updateConversation",
-    "getConversations",
-    "addConversationMessage",
-    "getConversationMessages",
-)
-TARGET_OPERATIONS = (
-    "createConversation",
-    "addConversationMessage",
-    "getConversations",
-    "getConversationMessages",
-)
 GRANIAN_OPERATIONS = TARGET_OPERATIONS
 BARE_OPERATIONS = ("createConversation", "getConversations", "getConversationMessages")
-PRISM_OPERATIONS = (
-    "createConversation",
-    "addConversationMessage",
-    "getConversations",
-    "getConversationMessages",
-)
+PRISM_OPERATIONS = TARGET_OPERATIONS
 LUA = BENCH / "lua"
 PEERS = BENCH / ".peers"
 SEED_START = "2024-01-01T00:00:00.000Z"

@@ -14,14 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, bare_for, table, verdict, write_results
-
-HTTP_TARGET_OPERATIONS = (
-    "createConversation",
-    "addConversationMessage",
-    "getConversations",
-    "getConversationMessages",
-)
+from _common import OPERATIONS, RESULTS, TARGET_OPERATIONS, bare_for, table, verdict, write_results
 
 
 def load(results_dir: Path, name: str) -> dict[str, Any] | None:
@@ -50,19 +43,8 @@ def http_rows(http: dict[str, Any]) -> tuple[list[list[Any]], list[list[Any]], l
         return found["rps"] if found else None
 
     side_by_side = []
-    operations = [
-        op
-        for op in (
-            "getAccessToken",
-            "createConversation",
-            "updateConversation",
-            "getConversations",
-            "addConversationMessage",
-            "getConversationMessages",
-        )
-    ]
     names = list(stacks)
-    for operation in operations:
+    for operation in OPERATIONS:
         side_by_side.append([operation, *(rps(name, operation) for name in names)])
     latency = []
     for name, record in stacks.items():
@@ -85,7 +67,7 @@ def http_rows(http: dict[str, Any]) -> tuple[list[list[Any]], list[list[Any]], l
     targets = []
     wiremock = rps("wiremock", "createConversation")
     for name in ("sandbox/waitress", "sandbox/granian"):
-        for operation in HTTP_TARGET_OPERATIONS:
+        for operation in TARGET_OPERATIONS:
             value = rps(name, operation)
             if value is None:
                 continue

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from .auth import Authenticator, IssuedToken
@@ -136,23 +137,25 @@ class Sandbox:
 
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
         """Run one API operation for ``caller`` with a schema-valid body."""
-        with self.lock:
-            self._operation = operation
-            try:
-                return self._handlers[operation](caller, body)
-            finally:
-                self._operation = None
+        with self._running(operation):
+            return self._handlers[operation](caller, body)
 
     def call_encoded(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
         """:meth:`call`, answering with the JSON text a front end sends (list pages come from the
         service's cache of encoded items, which is what keeps a 100-item page cheap)."""
+        encoded = self._encoded_handlers.get(operation)
+        if encoded is None:
+            return encode_json(self.call(operation, caller, body))
+        with self._running(operation):
+            return encoded(caller, body)
+
+    @contextmanager
+    def _running(self, operation: str) -> Iterator[None]:
+        """Hold the lock, and remember the operation so its notifications are journaled with it."""
         with self.lock:
             self._operation = operation
             try:
-                encoded = self._encoded_handlers.get(operation)
-                if encoded is not None:
-                    return encoded(caller, body)
-                return encode_json(self._handlers[operation](caller, body))
+                yield
             finally:
                 self._operation = None
 
