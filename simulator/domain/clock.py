@@ -99,6 +99,21 @@ class ControllableClock:
                 self._offset = instant - self._source.now()
                 self._floor = instant
 
+    def restore(self, instant: int, *, frozen: bool) -> None:
+        """Put the clock at ``instant``, frozen or running, in one step.
+
+        ``set`` then ``freeze`` on a running clock would read the source twice, and a millisecond
+        tick between the two reads would freeze it one millisecond past ``instant``.
+        """
+        instant = _to_millis(instant)
+        with self._lock:
+            if frozen:
+                self._frozen_at = instant
+            else:
+                self._frozen_at = None
+                self._offset = instant - self._source.now()
+                self._floor = instant
+
     def advance(self, micros: int) -> None:
         micros = _to_millis(micros)
         with self._lock:

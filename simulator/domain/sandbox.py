@@ -277,8 +277,7 @@ class Sandbox:
         generators = generators_from_json(document, config.seed)
         with self.lock:
             self.config.copy_from(config)
-            self.clock.set(instant)
-            self.clock.freeze(bool(document["clock"]["frozen"]))
+            self.clock.restore(instant, frozen=bool(document["clock"]["frozen"]))
             self.rate_limiter.clear()
             self.journal.resize(self.config.journal_size)
             self.journal.clear()

@@ -338,3 +338,27 @@ def test_freezing_after_the_source_stepped_back_keeps_the_latest_instant() -> No
     source.time -= 10 * MICROS
     clock.freeze()
     assert clock.now() >= before
+
+
+class TickingSource(FakeSource):
+    """A source that moves one millisecond every time it is read, as a busy machine's clock may."""
+
+    def now(self) -> int:
+        self.time += 1000
+        return self.time
+
+
+def test_restore_freezes_a_running_clock_exactly_at_the_instant_even_if_the_source_ticks() -> None:
+    clock = ControllableClock(TickingSource(10**15))
+    clock.now()
+    clock.restore(GUIDE_MICROS, frozen=True)
+    assert clock.frozen
+    assert clock.now() == GUIDE_MICROS
+
+
+def test_restore_puts_a_frozen_clock_running_from_the_instant() -> None:
+    source = FakeSource(10**15)
+    clock = ControllableClock(source, frozen_at=0)
+    clock.restore(GUIDE_MICROS, frozen=False)
+    source.time += 250_000
+    assert clock.now() == GUIDE_MICROS + 250_000

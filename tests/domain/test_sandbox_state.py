@@ -1,0 +1,33 @@
+"""Export and import at the domain level: what comes back is what went out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from simulator.domain.clock import ControllableClock, parse_rfc3339
+from simulator.domain.config import SandboxConfig
+from simulator.domain.sandbox import Sandbox
+from simulator.domain.world import load_world
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "default-world.json"
+T0 = parse_rfc3339("2023-05-01T10:00:38Z") or 0
+
+
+class TickingSource:
+    """A wall clock that moves one millisecond every time it is read, as on a busy machine."""
+
+    def __init__(self) -> None:
+        self.time = 10**15
+
+    def now(self) -> int:
+        self.time += 1000
+        return self.time
+
+
+def test_importing_a_frozen_state_into_a_running_sandbox_freezes_it_at_the_exported_instant() -> None:
+    world = load_world(json.loads(FIXTURE.read_text("utf-8")))
+    exported = Sandbox(world, SandboxConfig(), ControllableClock(frozen_at=T0)).export_state()
+    running = Sandbox(world, SandboxConfig(), ControllableClock(TickingSource()))
+    running.import_state(world, exported)
+    assert running.clock_state() == {"now": "2023-05-01T10:00:38.000Z", "frozen": True}
