@@ -29,8 +29,8 @@ def control(server: Served) -> Iterator[Any]:
     base = f"{server.base_url}/_sandbox"
     requests.post(f"{base}/reset", timeout=10)
     requests.put(f"{base}/config", json={"faults": None, "pageSize": 100}, timeout=10)
-    requests.post(f"{base}/clock", json={"set": "2023-05-01T10:00:00Z"}, timeout=10)
     requests.post(f"{base}/clock", json={"freeze": True}, timeout=10)
+    requests.post(f"{base}/clock", json={"set": "2023-05-01T10:00:00Z"}, timeout=10)
 
     class Control:
         def advance(self, seconds: float) -> None:
