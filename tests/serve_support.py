@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 
 @dataclass
@@ -41,8 +41,11 @@ class Served:
         return self.log.read()
 
 
-def start(*args: str) -> Served:
-    """Run ``python -m simulator serve --port 0 ARGS`` and wait for its banner (20 s at most)."""
+def start(*args: str, **popen: Any) -> Served:
+    """Run ``python -m simulator serve --port 0 ARGS`` and wait for its banner (20 s at most).
+
+    ``popen`` goes to ``subprocess.Popen`` as it is (e.g. a ``preexec_fn``).
+    """
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by Served.stop()
     process = subprocess.Popen(
         # Responses are checked against the contract in every test, as in the in-process fixtures.
@@ -50,6 +53,7 @@ def start(*args: str) -> Served:
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
+        **popen,
     )
     assert process.stdout is not None
     banner: list[str] = []

@@ -53,7 +53,11 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
     shown_host = f"[{host}]" if ":" in host else host
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)  # a container or CI stopping us: shut down cleanly
+        # A container or CI stopping us (SIGTERM), or Ctrl+C: shut down cleanly. SIGINT is claimed
+        # too because a shell starts background jobs with it ignored, and ``kill -INT`` should
+        # stop the server however it was started.
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
     try:
         # The banner comes last: once a user (or a test) reads it, a signal is handled cleanly.
         print(banner(sandbox, f"http://{shown_host}:{actual_port}"), file=out, flush=True)

@@ -66,6 +66,15 @@ def test_a_signal_stops_the_server_cleanly(served: Served, sig: signal.Signals) 
     assert served.process.wait(timeout=10) == 0
 
 
+def test_sigint_stops_the_server_even_when_started_as_a_background_job_with_it_ignored() -> None:
+    served = start("--no-rate-limit", preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        served.process.send_signal(signal.SIGINT)
+        assert served.process.wait(timeout=10) == 0
+    finally:
+        served.stop()
+
+
 def test_an_invalid_world_file_is_refused_before_serving(tmp_path: Path) -> None:
     world = tmp_path / "world.json"
     world.write_text(
