@@ -43,6 +43,8 @@ class _Scroll(Generic[T]):
     """Where the next items come from; ``None`` once it is exhausted."""
     page_size: int
     expires_at: int
+    tokens: list[str]
+    """Every scrollId handed out for this scroll, forgotten with it when it expires."""
 
     def slice(self, offset: int) -> tuple[T, ...]:
         start = offset - self.page_size  # where this page's items are in ``read``
@@ -71,6 +73,11 @@ class ScrollRegistry(Generic[T]):
     def __len__(self) -> int:
         return len(self._scrolls)
 
+    @property
+    def scroll_ids(self) -> int:
+        """How many scrollIds are held (every page's id stays valid until its scroll expires)."""
+        return len(self._cursors)
+
     def open(
         self, owner: str, operation: str, items: Iterable[T], page_size: int, now: int, ttl: int
     ) -> Page[T]:
@@ -90,7 +97,7 @@ class ScrollRegistry(Generic[T]):
         following = first[page_size:]
         key = self._token()
         self._scrolls[key] = _Scroll(
-            owner, operation, following, rest if following else None, page_size, now + ttl
+            owner, operation, following, rest if following else None, page_size, now + ttl, []
         )
         heapq.heappush(self._expiry, (now + ttl, key))
         return self._paged(key, tuple(first[:page_size]), page_size)
@@ -121,10 +128,12 @@ class ScrollRegistry(Generic[T]):
 
     def _paged(self, key: str, items: tuple[T, ...], next_offset: int) -> Page[T]:
         """``items`` as a page, with a scrollId for the page at ``next_offset`` when it is full."""
-        if len(items) < self._scrolls[key].page_size:
+        scroll = self._scrolls[key]
+        if len(items) < scroll.page_size:
             return Page(items, None)
         token = self._token()
         self._cursors[token] = (key, next_offset)
+        scroll.tokens.append(token)
         return Page(items, token)
 
     def _token(self) -> str:
@@ -132,9 +141,12 @@ class ScrollRegistry(Generic[T]):
 
     def _expire(self, now: int) -> None:
         """Drop every scroll whose time is up (amortised: the heap yields the earliest expiry first,
-        whatever order the scrolls were opened in, so a clock set back cannot hide one)."""
+        whatever order the scrolls were opened in, so a clock set back cannot hide one). A scroll
+        takes its own scrollIds along, so no call ever sweeps the scrollIds of scrolls still open,
+        however many pages a long scroll has handed out."""
         while self._expiry and self._expiry[0][0] <= now:
             _, key = heapq.heappop(self._expiry)
-            self._scrolls.pop(key, None)
-        if len(self._cursors) > 4 * len(self._scrolls) + 64:
-            self._cursors = {t: c for t, c in self._cursors.items() if c[0] in self._scrolls}
+            scroll = self._scrolls.pop(key, None)
+            if scroll is not None:
+                for token in scroll.tokens:
+                    del self._cursors[token]

@@ -224,3 +224,25 @@ def test_a_lazy_source_is_read_only_as_far_as_the_pages_asked_for(scrolls: Scrol
     third = scrolls.next(second.scroll_id, OWNER, OP, T0)
     again = scrolls.next(second.scroll_id, OWNER, OP, T0)  # a retry: the same page, nothing more read
     assert third.items == again.items == (6, 7, 8) and len(pulled) == 9
+
+
+def test_an_expired_scroll_takes_every_scroll_id_it_handed_out_along(scrolls: ScrollRegistry[int]) -> None:
+    long = all_pages(scrolls, open_(scrolls, range(30)))  # ten pages, ten scrollIds
+    short = open_(scrolls, range(7))
+    assert len(long) == 11 and scrolls.scroll_ids == 11
+    later = scrolls.open(OWNER, OP, tuple(range(7)), 3, T0 + TTL, TTL)
+    assert len(scrolls) == 1 and scrolls.scroll_ids == 1  # only the new scroll's first scrollId
+    assert short.scroll_id is not None and later.scroll_id is not None
+    with pytest.raises(NotFound):
+        scrolls.next(short.scroll_id, OWNER, OP, T0 + TTL)
+    assert scrolls.next(later.scroll_id, OWNER, OP, T0 + TTL).items == (3, 4, 5)
+
+
+def test_a_live_scroll_keeps_every_scroll_id_valid_however_many_pages_it_has(
+    scrolls: ScrollRegistry[int],
+) -> None:
+    pages = all_pages(scrolls, open_(scrolls, range(300)))
+    for _ in range(5):
+        open_(scrolls, range(2))  # other calls come and go
+    retried = [scrolls.next(p.scroll_id, OWNER, OP, T0).items for p in pages if p.scroll_id is not None]
+    assert retried == [page.items for page in pages[1:]]
