@@ -1,10 +1,10 @@
 """How per-call latency and memory grow with the number of stored messages.
 
-For 10^3, 10^4, 10^5 and 10^6 stored messages (one subprocess per size, so each size's memory is
-measured on its own), the store is built through the domain API (``Sandbox.call``, rate limit off,
-clock frozen and advanced 1 ms per message; conversations of 10 messages, retailer and supplier
-taking turns), then the median latency of many calls is measured in-process, both through the
-``Sandbox`` object and through the Flask test client (the whole HTTP pipeline minus the socket):
+For 10^3, 10^4, 10^5 and 10^6 stored messages, one sandbox per size is built in this process
+through the domain API (``Sandbox.call``, rate limit off, clock frozen and advanced 1 ms per message;
+conversations of 10 messages, retailer and supplier taking turns; the RSS growth of each build is
+its memory). Then the latency of many calls is measured, both through the ``Sandbox`` object and
+through the Flask test client (the whole HTTP pipeline minus the socket):
 
 * createConversation (with its first message) and addConversationMessage;
 * the first page (100 items) of getConversationMessages over *all* stored messages (no bounds,
@@ -12,28 +12,32 @@ taking turns), then the median latency of many calls is measured in-process, bot
 * a scroll continuation (the next page by scrollId);
 * a full scroll through every message (sizes up to --full-scroll-max): time per item.
 
+The sizes are measured side by side, not one after another. This machine's speed drifts by up to
+2x over a second or two (other tenants), so a baseline measured a minute before the 10^6 figure
+compared two moods of the machine, not two store sizes. Instead each figure is measured in rounds,
+and within a round every size in turn (the order rotating), within a fraction of a second: the
+figure for a size is the median of its round medians, and the growth from the smallest to the
+largest size is the median of the per-round ratios.
+
 It reports the build time, RSS growth per stored message, and writes a plot of the curves to
 docs/performance-scaling.png (installing matplotlib into the venv if needed).
 
-Usage: python bench/scaling.py [--max 1000000] [--smoke] [--results-dir DIR] [--plot FILE]
+Usage: python bench/scaling.py [--max 1000000] [--rounds 10] [--smoke] [--results-dir DIR] [--plot FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from _common import (
     CREATE_BODY,
-    PYTHON,
     RESULTS,
     ROOT,
     clean,
@@ -85,8 +89,19 @@ def timed_calls(call: Callable[[], Any], calls: int, budget_s: float, warmup: in
     }
 
 
-# --- the worker: one size, in its own process --------------------------------------------------------
-def worker(size: int, calls: int, budget_s: float, full_scroll_max: int) -> dict[str, Any]:
+@dataclass
+class Prepared:
+    """One size's sandbox, built: what the build measured, and the calls each figure times."""
+
+    size: int
+    facts: dict[str, Any]
+    figures: dict[str, dict[str, Callable[[], Any]]]
+    round_medians: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+# --- one size: build its store ------------------------------------------------------------------------
+def prepare(size: int, full_scroll_max: int) -> Prepared:
     from simulator.bootstrap import build_sandbox
     from simulator.contract import Contract
     from simulator.domain.clock import format_rfc3339, parse_rfc3339
@@ -233,14 +248,7 @@ def worker(size: int, calls: int, budget_s: float, full_scroll_max: int) -> dict
     paths["domain"]["scroll_next_page"] = domain_scroller.step
     paths["test_client"]["scroll_next_page"] = http_scroller.step
 
-    latency: dict[str, dict[str, Any]] = {}
-    for path_name, operations in paths.items():
-        latency[path_name] = {}
-        for name, function in operations.items():
-            expensive = name == "list_first_page_all" and size >= 100_000  # seconds per call at 10^6
-            latency[path_name][name] = timed_calls(function, calls, budget_s, warmup=0 if expensive else 3)
-
-    return {
+    facts = {
         "size": size,
         "conversations": counts[0],
         "build_s": build_s,
@@ -248,36 +256,50 @@ def worker(size: int, calls: int, budget_s: float, full_scroll_max: int) -> dict
         "rss_before_mb": rss_before,
         "rss_after_mb": rss_after,
         "bytes_per_message": (rss_after - rss_before) * 1024 * 1024 / size,
-        "latency": latency,
         "full_scroll": full_scroll,
     }
+    return Prepared(size, facts, paths)
 
 
-# --- the parent: every size, the table, the targets and the plot --------------------------------------
-def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
-    out = args.results_dir / f"scaling-{size}.json"
-    command = [
-        PYTHON,
-        __file__,
-        "--worker",
-        str(size),
-        "--calls",
-        str(args.calls),
-        "--budget",
-        str(args.budget),
-        "--full-scroll-max",
-        str(args.full_scroll_max),
-        "--out",
-        str(out),
-    ]
-    started = time.perf_counter()
-    subprocess.run(command, check=True, timeout=1800)
-    result: dict[str, Any] = json.loads(out.read_text())
-    out.unlink()
-    result["worker_s"] = time.perf_counter() - started
-    return result
+# --- every size: measure them side by side --------------------------------------------------------------
+def measure_side_by_side(prepared: list[Prepared], calls: int, budget_s: float, rounds: int) -> None:
+    """Time every figure of every size in ``rounds`` rounds, the sizes in turn within a round.
+
+    Each size gets ``calls`` calls and ``budget_s`` seconds per figure in all, split over the rounds.
+    The order of the sizes rotates from round to round, so none is always measured first.
+    """
+    for entry in prepared:
+        entry.round_medians = {p: {n: [] for n in ops} for p, ops in entry.figures.items()}
+        entry.calls = {p: dict.fromkeys(ops, 0) for p, ops in entry.figures.items()}
+    per_round_calls, per_round_budget = max(3, calls // rounds), budget_s / rounds
+    for round_number in range(rounds):
+        turn = round_number % len(prepared)
+        order = prepared[turn:] + prepared[:turn]
+        for path_name in ("domain", "test_client"):
+            for name, _ in OPERATIONS:
+                for entry in order:
+                    measured = timed_calls(entry.figures[path_name][name], per_round_calls, per_round_budget)
+                    entry.round_medians[path_name][name].append(measured["median_us"])
+                    entry.calls[path_name][name] += measured["calls"]
 
 
+def size_result(entry: Prepared) -> dict[str, Any]:
+    """One size's results: what the build measured, and each figure's median over the rounds."""
+    latency = {
+        path_name: {
+            name: {
+                "median_us": statistics.median(medians),
+                "round_medians_us": medians,
+                "calls": entry.calls[path_name][name],
+            }
+            for name, medians in figures.items()
+        }
+        for path_name, figures in entry.round_medians.items()
+    }
+    return {**entry.facts, "latency": latency}
+
+
+# --- the report: the table, the targets and the plot --------------------------------------------------
 def evaluate(results: list[dict[str, Any]], largest_target: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     by_size = {r["size"]: r for r in results}
@@ -285,16 +307,19 @@ def evaluate(results: list[dict[str, Any]], largest_target: int) -> list[dict[st
     note = "" if large >= largest_target else f" (largest measured: {large:,}, not {largest_target:,})"
     for path_name in ("domain", "test_client"):
         for name, label in OPERATIONS:
-            base = by_size[small]["latency"][path_name][name]["median_us"]
-            value = by_size[large]["latency"][path_name][name]["median_us"]
-            ratio = value / base
+            base = by_size[small]["latency"][path_name][name]
+            value = by_size[large]["latency"][path_name][name]
+            # Paired: a round's two medians were measured moments apart, on the same machine mood.
+            ratio = statistics.median(
+                v / b for b, v in zip(base["round_medians_us"], value["round_medians_us"], strict=True)
+            )
             found.append(
                 {
                     "figure": f"{label} [{path_name}] at {large:,} vs {small:,} messages",
                     "value": ratio,
                     "unit": "x",
                     "target": f"<= 1.5x{note}",
-                    "detail": f"{base:,.0f} us -> {value:,.0f} us",
+                    "detail": f"{base['median_us']:,.0f} us -> {value['median_us']:,.0f} us",
                     "verdict": verdict(ratio <= 1.5),
                 }
             )
@@ -411,36 +436,35 @@ def main() -> None:
         "--budget", type=float, default=3.0, help="seconds per latency figure, at most (3 calls at least)"
     )
     parser.add_argument("--full-scroll-max", type=int, default=100_000, help="largest size scrolled in full")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds per latency figure (default 10)")
     parser.add_argument("--smoke", action="store_true", help="sizes 10^2 and 10^3 only, few calls")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument(
         "--plot", type=Path, help=f"where to write the plot (default {PLOT.relative_to(ROOT)})"
     )
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        result = worker(args.worker, args.calls, args.budget, args.full_scroll_max)
-        args.out.write_text(json.dumps(result))
-        return
     sizes = [s for s in SIZES if s <= args.max]
     if args.smoke:
-        sizes, args.calls, args.budget = [100, 1_000], 20, 0.5
+        sizes, args.calls, args.budget, args.rounds = [100, 1_000], 20, 0.5, 2
         args.plot = args.plot or args.results_dir / "performance-scaling.png"
     plot_path = args.plot or PLOT
     info = print_machine()
     args.results_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = []
+    prepared = []
     for size in sizes:
-        print(f"building {size:,} messages and measuring ...", flush=True)
-        result = run_size(size, args)
-        results.append(result)
+        print(f"building {size:,} messages ...", flush=True)
+        entry = prepare(size, args.full_scroll_max)
+        prepared.append(entry)
+        facts = entry.facts
         print(
-            f"  built in {result['build_s']:.1f} s ({result['build_us_per_message']:.0f} us/message), "
-            f"{result['bytes_per_message']:.0f} bytes/message, worker took {result['worker_s']:.0f} s",
+            f"  built in {facts['build_s']:.1f} s ({facts['build_us_per_message']:.0f} us/message), "
+            f"{facts['bytes_per_message']:.0f} bytes/message",
             flush=True,
         )
+    print(f"measuring every size side by side, {args.rounds} rounds ...", flush=True)
+    measure_side_by_side(prepared, args.calls, args.budget, args.rounds)
+    results = [size_result(entry) for entry in prepared]
     rows = []
     for path_name in ("domain", "test_client"):
         for name, label in OPERATIONS:
@@ -493,6 +517,7 @@ def main() -> None:
                     "sizes": sizes,
                     "calls": args.calls,
                     "budget_s": args.budget,
+                    "rounds": args.rounds,
                     "messages_per_conversation": PER_CONVERSATION,
                     "smoke": args.smoke,
                 },
@@ -508,4 +533,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
