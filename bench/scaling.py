@@ -93,7 +93,6 @@ def timed_calls(call: Callable[[], Any], calls: int, budget_s: float, warmup: in
 class Prepared:
     """One size's sandbox, built: what the build measured, and the calls each figure times."""
 
-    size: int
     facts: dict[str, Any]
     figures: dict[str, dict[str, Callable[[], Any]]]
     round_medians: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -258,7 +257,7 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
         "bytes_per_message": (rss_after - rss_before) * 1024 * 1024 / size,
         "full_scroll": full_scroll,
     }
-    return Prepared(size, facts, paths)
+    return Prepared(facts, paths)
 
 
 # --- every size: measure them side by side --------------------------------------------------------------
