@@ -461,3 +461,16 @@ def bare_for(stacks: dict[str, Any], name: str, operation: str) -> float | None:
     measured = stacks.get(bare, {}).get("operations", {})
     op = measured.get(operation) or measured.get("createConversation")
     return op["rps"] if op else None
+
+
+def start_sandbox(name: str, log_dir: Path, *options: str, timeout: float = 60.0) -> Server:
+    """``dsco-sandbox serve OPTIONS`` on a free loopback port, pinned to CPU 0, once it is healthy."""
+    port = free_port()
+    return start_server(
+        name,
+        pinned(0, [str(BIN / "dsco-sandbox"), "serve", *options, "--port", str(port)]),
+        f"http://127.0.0.1:{port}",
+        answers("GET", "/_sandbox/health"),
+        log_dir,
+        timeout=timeout,
+    )

@@ -30,10 +30,8 @@ from _common import (
     CREATE_BODY,
     PYTHON,
     RESULTS,
-    answers,
-    free_port,
     pinned,
-    start_server,
+    start_sandbox,
     write_results,
 )
 
@@ -172,15 +170,8 @@ def py_spy(operation: str, seconds: float, results_dir: Path) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).parent))
     from http_throughput import LUA, seed_sandbox
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(
-        "profile-server",
-        pinned(0, [str(BIN / "dsco-sandbox"), "serve", "--no-rate-limit", "--port", str(port)]),
-        base,
-        answers("GET", "/_sandbox/health"),
-        results_dir / "logs",
-    )
+    server = start_sandbox("profile-server", results_dir / "logs", "--no-rate-limit")
+    base = server.base_url
     try:
         env = {**os.environ, "BENCH_LUA_DIR": str(LUA), **seed_sandbox(base)}
         load = subprocess.Popen(

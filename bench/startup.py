@@ -18,19 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    BIN,
     CREATE_BODY,
     RESULTS,
     Http,
-    answers,
     clean,
-    free_port,
     load_average,
     median,
-    pinned,
     print_machine,
     rss_mb,
-    start_server,
+    start_sandbox,
     table,
     verdict,
     write_results,
@@ -43,15 +39,7 @@ def serve_starts(starts: int, log_dir: Path) -> dict[str, Any]:
     """Start serve ``starts`` times (default settings), timing process start -> healthy answer."""
     times, idle = [], []
     for _ in range(starts):
-        port = free_port()
-        server = start_server(
-            "startup-serve",
-            pinned(0, [str(BIN / "dsco-sandbox"), "serve", "--port", str(port)]),
-            f"http://127.0.0.1:{port}",
-            answers("GET", "/_sandbox/health"),
-            log_dir,
-            timeout=30,
-        )
+        server = start_sandbox("startup-serve", log_dir, timeout=30)
         try:
             assert server.ready_s is not None
             times.append(server.ready_s)
@@ -68,16 +56,8 @@ def serve_starts(starts: int, log_dir: Path) -> dict[str, Any]:
 
 
 def http_reset(conversations: int, resets: int, log_dir: Path) -> dict[str, Any]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(
-        "startup-reset",
-        pinned(0, [str(BIN / "dsco-sandbox"), "serve", "--no-rate-limit", "--port", str(port)]),
-        base,
-        answers("GET", "/_sandbox/health"),
-        log_dir,
-    )
-    client = Http(base)
+    server = start_sandbox("startup-reset", log_dir, "--no-rate-limit")
+    client = Http(server.base_url)
     samples = []
     try:
         for _ in range(resets):
