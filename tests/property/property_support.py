@@ -117,6 +117,9 @@ class Harness:
     def set_page_size(self, size: int) -> None:
         self.sandbox.config.page_size = size
 
+    def set_scroll_ttl(self, seconds: float) -> None:
+        self.sandbox.config.scroll_ttl = seconds
+
     def set_lag(self, low: float, high: float) -> None:
         self.sandbox.config.lag_min = low
         self.sandbox.config.lag_max = high

@@ -149,8 +149,13 @@ class World:
         size: int,
         writes: list[list[tuple[str, int, int]]],
     ) -> list[list[dict[str, Any]]]:
-        """Every page of the query, making the given writes between pages; checks page shapes."""
+        """Every page of the query, making the given writes between pages; checks page shapes.
+
+        The writes may advance the clock by up to a minute each, so a long scroll could outlive
+        the default five-minute scroll TTL; expiry has tests of its own, so here scrolls live a day.
+        """
         self.h.set_page_size(size)
+        self.h.set_scroll_ttl(86_400.0)
         pages: list[list[dict[str, Any]]] = []
         request = dict(body)
         for number in range(1000):
