@@ -115,7 +115,10 @@ def create_body(form: Form) -> dict[str, Any]:
     if partner is not None:
         body["otherPartyTradingPartnerId"] = partner
     if form.get("kind") == "customer_care":
-        body["type"] = {"type": "customer_care", "consumerId": form.get("consumerId", "").strip()}
+        body["type"] = {"type": "customer_care"}
+        consumer = _text(form, "consumerId")
+        if consumer is not None:  # left out when empty, so that the contract names it as missing
+            body["type"]["consumerId"] = consumer
     else:
         body["type"] = {"type": "standard"}
     order = _text(form, "poNumber")
