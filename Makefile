@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py --results-dir $(BENCH_RESULTS)
 	$(BIN)/python bench/http_throughput.py --results-dir $(BENCH_RESULTS) $(BENCH_HTTP_ARGS)
 	$(BIN)/python bench/scaling.py --results-dir $(BENCH_RESULTS) $(BENCH_SCALING_ARGS)
+	$(BIN)/python bench/console.py --results-dir $(BENCH_RESULTS)
 	$(BIN)/python bench/report.py --results-dir $(BENCH_RESULTS)
 
 clean:
