@@ -136,9 +136,14 @@ def test_the_thread_shows_messages_in_order_and_what_each_party_receives(api: Ap
 
 def test_an_unknown_conversation_order_or_account_is_a_404(api: Api) -> None:
     client = api.client
-    assert client.get("/console/conversations/nope").status_code == 404
-    assert client.get("/console/orders/nope").status_code == 404
-    assert client.get("/console/conversations?as=nope").status_code == 404
+    for path, why in (
+        ("/console/conversations/nope", "no conversation 'nope'"),
+        ("/console/orders/nope", "no order with dscoOrderId 'nope' in this world"),
+        ("/console/conversations?as=nope", "no account 'nope' in this world"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.get_data(as_text=True).strip() == why
 
 
 def test_the_journal_page_filters_and_highlights_refusals(api: Api) -> None:
