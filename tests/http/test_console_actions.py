@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from console_support import post_form, shown
 from http_support import ACCOUNT_IDS, ACME, NORTHWIND, Api, Control
 
 from simulator.domain.sandbox import Sandbox
+from simulator.http import ServerConfig, create_app
 
 RETAILER, SUPPLIER = ACCOUNT_IDS[NORTHWIND], ACCOUNT_IDS[ACME]
 CREATE = {
@@ -193,3 +195,16 @@ def test_an_unknown_party_or_action_is_404_and_changes_nothing(api: Api) -> None
     assert post_form(api.client, "/console/act/create", {**CREATE, "as": "999"}).status_code == 404
     assert post_form(api.client, "/console/act/delete", CREATE).status_code == 404
     assert api.sandbox.store.counts() == (0, 0)
+
+
+def test_a_console_action_is_saved_to_the_state_file_like_an_api_call(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    app = create_app(ServerConfig(state_file=state_file))
+    app.extensions["dsco_sandbox"].clock.freeze()
+    client = app.test_client()
+    response = post_form(client, "/console/act/create", {**CREATE})
+    assert response.status_code == 303
+    saved = json.loads(state_file.read_text("utf-8"))
+    assert [c["retailerReferenceId"] for c in saved["conversations"]] == ["CASE-1"]
+    post_form(client, "/console/settings/clock", {"command": "advance", "seconds": "60"})
+    assert json.loads(state_file.read_text("utf-8"))["clock"] == app.extensions["dsco_sandbox"].clock_state()
