@@ -136,3 +136,18 @@ def test_every_page_reads_on_a_narrow_window(server: Served, browser: Any, tmp_p
         browser.save_screenshot(str(tmp_path / "narrow.png"))
     finally:
         browser.set_window_size(1280, 800)
+
+
+def test_the_keyboard_reaches_the_content_and_submits_a_form(server: Served, browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{server.base_url}/console/settings")
+    browser.find_element("tag name", "body").send_keys(Keys.TAB)
+    active = browser.switch_to.active_element
+    assert active.text == "Skip to content"
+    active.send_keys(Keys.ENTER)
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    seconds = _by_id(browser, "seconds")
+    seconds.clear()
+    seconds.send_keys("30", Keys.ENTER)  # Enter in a field submits its form, as with a mouse
+    assert "sandbox time" in _outcome(browser)
