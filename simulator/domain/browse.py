@@ -9,7 +9,6 @@ since "why don't I see it yet?" is exactly what a developer comes to look at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .models import Conversation
@@ -67,24 +66,22 @@ def browse_conversations(
 
 
 def _mentions(conversation: Conversation, needle: str) -> bool:
-    return any(needle in value.casefold() for value in _identifiers(conversation))
+    return needle in _haystack(conversation)
 
 
-def _identifiers(conversation: Conversation) -> Iterable[str]:
-    yield conversation.id
-    for reference in conversation.references:
-        if reference:
-            yield reference
-    yield from _strings(conversation.context)
-
-
-def _strings(value: object) -> Iterable[str]:
-    """Every string inside a context (identifiers sit at its top level or in its line item)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+def _haystack(conversation: Conversation) -> str:
+    """The conversation's identifiers as one case-folded text: its id, its reference ids, and every
+    identifier of its context (top level, or one level down as in an order's line item)."""
+    c = conversation
+    parts = [c.id]
+    if c.retailer_reference_id is not None:
+        parts.append(c.retailer_reference_id)
+    if c.supplier_reference_id is not None:
+        parts.append(c.supplier_reference_id)
+    for key, value in c.context.items():
+        if isinstance(value, str):
+            if key != "type":
+                parts.append(value)
+        elif isinstance(value, dict):
+            parts.extend(str(item) for item in value.values() if isinstance(item, str | int))
+    return "\x00".join(parts).casefold()
