@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench docs clean
+.PHONY: serve test lint typecheck unit bench docs clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,29 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest
+
+# The console's browser tests (tests/browser) drive Debian's chromium through chromedriver. As root,
+# install them when missing, refreshing the package lists only when the first try fails; elsewhere
+# the tests say why they skip (and fail under CI=true).
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && \
+	      apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }; \
+	  else \
+	    echo "chromium is missing and this is not root: the browser tests will be skipped"; \
+	  fi; \
+	fi
+
+# Retake the console screenshots the README shows (docs/console-*.png) with the browser tests.
+screenshots: $(STAMP) browser
+	DSCO_SCREENSHOTS=docs $(BIN)/python -m pytest tests/browser -q
 
 test: lint typecheck unit
 
@@ -39,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py --results-dir $(BENCH_RESULTS)
 	$(BIN)/python bench/http_throughput.py --results-dir $(BENCH_RESULTS) $(BENCH_HTTP_ARGS)
 	$(BIN)/python bench/scaling.py --results-dir $(BENCH_RESULTS) $(BENCH_SCALING_ARGS)
+	$(BIN)/python bench/console.py --results-dir $(BENCH_RESULTS)
 	$(BIN)/python bench/report.py --results-dir $(BENCH_RESULTS)
 
 clean:

@@ -114,6 +114,17 @@ class ControllableClock:
                 self._offset = instant - self._source.now()
                 self._floor = instant
 
+    def resume(self) -> None:
+        """Back to wall time, running: the source's own time from now on, as at start.
+
+        Setting the clock back this way is on purpose, so the floor kept for monotonic reads is
+        dropped with the offset.
+        """
+        with self._lock:
+            self._frozen_at = None
+            self._offset = 0
+            self._floor = None
+
     def advance(self, micros: int) -> None:
         micros = _to_millis(micros)
         with self._lock:

@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from .auth import Authenticator, IssuedToken
@@ -58,6 +59,8 @@ class Sandbox:
         store: Store | None = None,
     ) -> None:
         self.config = config or SandboxConfig()
+        self._initial_config = replace(self.config)
+        """The settings this sandbox started with, for a reset that restores them."""
         self.clock = clock or ControllableClock()
         self.lock = threading.RLock()
         self.rate_limiter = RateLimiter(self.config.rate_limit_per_second)
@@ -102,13 +105,19 @@ class Sandbox:
             "getConversationMessages": service.list_messages_encoded,
         }
 
-    def reset(self) -> None:
+    def reset(self, *, restore_settings: bool = False) -> None:
         """Back to the loaded world with no conversations, journal, notifications or faults.
 
         The clock, the other settings and issued tokens stay, so a client logged in before a reset
-        (a test session's fixture, say) keeps working after it.
+        (a test session's fixture, say) keeps working after it. With ``restore_settings`` the
+        settings also go back to those the sandbox started with (a shared sandbox left with the
+        rate limit off by one run starts the next one as configured).
         """
         with self.lock:
+            if restore_settings:
+                self.config.copy_from(self._initial_config)
+                self.rate_limiter.per_second = self.config.rate_limit_per_second
+                self.journal.resize(self.config.journal_size)
             self.store.clear()
             self.rate_limiter.clear()
             self.journal.clear()
@@ -196,9 +205,15 @@ class Sandbox:
         return {"now": format_rfc3339(self.clock.now()), "frozen": self.clock.frozen}
 
     def control_clock(self, command: Mapping[str, Any]) -> dict[str, Any]:
-        """Apply one schema-valid clock command: ``freeze``, ``set`` or ``advance``."""
+        """Apply one schema-valid clock command: ``freeze``, ``set``, ``advance`` or ``resume``.
+
+        This is the one entry point for every change of sandbox time (the control plane's route
+        and the console both call it).
+        """
         with self.lock:
-            if "freeze" in command:
+            if command.get("resume") is True:
+                self.clock.resume()
+            elif "freeze" in command:
                 self.clock.freeze(bool(command["freeze"]))
             elif "set" in command:
                 instant = parse_rfc3339(command["set"])

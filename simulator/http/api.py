@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -33,6 +34,11 @@ _ROUTES = (
     ("addConversationMessage", "/conversation/message", "POST", 201),
     ("getConversationMessages", "/conversation/message/list", "POST", 200),
 )
+OPERATION_ROUTES = MappingProxyType(
+    {operation: (method, path, status) for operation, path, method, status in _ROUTES}
+)
+"""Each operation's method, path under the API base, and success status (the console shows and
+journals its actions as these calls)."""
 WRITE_OPERATIONS = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
 STATE_CHANGES = WRITE_OPERATIONS | {"getAccessToken"}
 """Operations whose success changes the saved state (a new token is part of it too)."""

@@ -22,6 +22,7 @@ from ..domain.sandbox import Sandbox
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
+from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
 
@@ -62,6 +63,7 @@ def create_app(
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
+    app.register_blueprint(create_console_blueprint())
     register_error_handlers(app)
     return app
 

@@ -26,10 +26,14 @@ def _sandbox() -> Sandbox:
     return sandbox
 
 
-def _checked_body(schema: str, body: Any = None) -> Any:
+_READ = object()
+"""Marks "read the request's own body" (a JSON body may be ``null``, so None cannot)."""
+
+
+def _checked_body(schema: str, body: Any = _READ) -> Any:
     """The JSON body, refused with one line per problem unless it fits ``schemas/<schema>``."""
     contract: Contract = current_app.extensions["dsco_contract"]
-    body = json_body() if body is None else body
+    body = json_body() if body is _READ else body
     violations = contract.validate(contract.schema_uri(f"schemas/{schema}"), body)
     if violations and schema == "sandbox-config-update.json":
         violations = _explain_fault_rules(contract, body, violations)
@@ -38,20 +42,19 @@ def _checked_body(schema: str, body: Any = None) -> Any:
     return body
 
 
-_CLOCK_COMMANDS = ("freeze", "set", "advance")
+_CLOCK_COMMANDS = ("freeze", "set", "advance", "resume")
 
 
-def _clock_command() -> Any:
+def _clock_command(body: Any) -> Any:
     """The clock command, refused by name when it is empty, names two changes or an unknown key.
 
     The schema alone would explain these through its first alternative (``freeze: required field
     is missing``), which points at the wrong field.
     """
-    body = json_body()
     if isinstance(body, dict):
         known = [key for key in body if key in _CLOCK_COMMANDS]
         problems = [
-            Problem(_printable(key), "unknown field; send one of freeze, set or advance")
+            Problem(_printable(key), "unknown field; send one of freeze, set, advance or resume")
             for key in body
             if key not in _CLOCK_COMMANDS
         ]
@@ -61,10 +64,17 @@ def _clock_command() -> Any:
                 for key in known
             ]
         if not body:
-            problems.append(Problem("body", "{} changes nothing; send one of freeze, set or advance"))
+            problems.append(Problem("body", "{} changes nothing; send one of freeze, set, advance or resume"))
         if problems:
             raise InvalidRequest(*problems, code="contract_violation")
     return _checked_body("sandbox-clock-command.json", body)
+
+
+def _reset_command() -> Any:
+    """The reset's options: none when the POST has no body (its meaning from the start)."""
+    if not request.content_length and not request.get_data(cache=True):
+        return {}
+    return json_body()
 
 
 def _explain_fault_rules(contract: Contract, body: Any, violations: list[Violation]) -> list[Violation]:
@@ -108,6 +118,28 @@ def _changed() -> None:
         hook()
 
 
+# --- the changes, one function each: the JSON routes and the console both call these -------------
+def reset_sandbox(command: Any) -> None:
+    """Apply a reset command (``{}`` or ``{"restoreSettings": bool}``) once it fits its schema."""
+    checked = _checked_body("sandbox-reset-command.json", command)
+    _sandbox().reset(restore_settings=bool(checked.get("restoreSettings", False)))
+    _changed()
+
+
+def change_clock(command: Any) -> dict[str, Any]:
+    """Apply one clock command through the sandbox's single entry point for time changes."""
+    state = _sandbox().control_clock(_clock_command(command))
+    _changed()
+    return state
+
+
+def change_config(changes: Any) -> dict[str, Any]:
+    """Apply a partial settings document (faults included); all of it or nothing."""
+    config = _sandbox().update_config(_checked_body("sandbox-config-update.json", changes))
+    _changed()
+    return config
+
+
 def create_control_blueprint() -> Blueprint:
     control = Blueprint("control", __name__)
 
@@ -130,8 +162,7 @@ def create_control_blueprint() -> Blueprint:
 
     @control.post("/reset")
     def reset() -> Response:
-        _sandbox().reset()
-        _changed()
+        reset_sandbox(_reset_command())
         return json_response(200, {"status": "ok"})
 
     @control.get("/clock")
@@ -140,9 +171,7 @@ def create_control_blueprint() -> Blueprint:
 
     @control.post("/clock")
     def control_clock() -> Response:
-        state = _sandbox().control_clock(_clock_command())
-        _changed()
-        return json_response(200, state)
+        return json_response(200, change_clock(json_body()))
 
     @control.get("/config")
     def get_config() -> Response:
@@ -150,9 +179,7 @@ def create_control_blueprint() -> Blueprint:
 
     @control.put("/config")
     def update_config() -> Response:
-        config = _sandbox().update_config(_checked_body("sandbox-config-update.json"))
-        _changed()
-        return json_response(200, config)
+        return json_response(200, change_config(json_body()))
 
     @control.get("/state")
     def export_state() -> Response:

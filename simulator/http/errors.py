@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug import exceptions as http_exceptions
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..domain.errors import (
@@ -86,6 +87,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> Response:
         status = error.code or 400
         if status == 404:
+            if error.description and error.description != http_exceptions.NotFound.description:
+                return text_response(404, error.description)  # a route that names what is missing
             return text_response(404, f"no such route: {request.method} {request.path}")
         if status == 405:
             allowed = error.get_response().headers.get("Allow", "")

@@ -122,3 +122,12 @@ def test_report_reads_every_result(results_dir: Path) -> None:
     assert summary["missing"] == []
     assert summary["targets"]
     assert (results_dir / "report.md").read_text("utf-8").startswith("|")
+
+
+def test_console_bench_runs(results_dir: Path) -> None:
+    out = run_script("console.py", "--smoke", "--results-dir", str(results_dir))
+    assert "Console conversation list, 200 conversations" in out
+    document = results(results_dir, "console")
+    pages = document["pages"]
+    assert set(pages) == {"first page", "last page", "filtered", "search"}
+    assert pages["first page"]["rows"] == 25 and pages["search"]["rows"] == 1

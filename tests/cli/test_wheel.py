@@ -80,3 +80,36 @@ def test_the_installed_wheel_validates_from_any_directory(wheel: Path, tmp_path:
     )
     assert result.returncode == 1
     assert result.stdout.strip() == "title: 51 characters, at most 50 allowed"
+
+
+def test_the_wheel_carries_the_consoles_templates_and_stylesheet(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "simulator/http/console/static/console.css" in names
+    for page in ("base", "landing", "conversations", "thread", "journal", "settings", "login"):
+        assert f"simulator/http/console/templates/console/{page}.html" in names
+
+
+def test_an_installed_wheel_serves_the_console(wheel: Path, tmp_path: Path) -> None:
+    from serve_support import start
+
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    served = start(env={**os.environ, "PYTHONPATH": str(target)}, cwd=tmp_path)
+    try:
+        import requests
+
+        landing = requests.get(served.base_url + "/", timeout=10)
+        assert landing.status_code == 200 and "/console/conversations" in landing.text
+        page = requests.get(served.base_url + "/console/conversations", timeout=10)
+        assert page.status_code == 200 and "New conversation as" in page.text
+        css = requests.get(served.base_url + "/console/static/console.css", timeout=10)
+        assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+        contract = requests.get(served.base_url + "/docs/contracts/openapi.yaml", timeout=10)
+        assert contract.status_code == 200 and "createConversation" in contract.text
+    finally:
+        served.stop()

@@ -362,3 +362,15 @@ def test_restore_puts_a_frozen_clock_running_from_the_instant() -> None:
     clock.restore(GUIDE_MICROS, frozen=False)
     source.time += 250_000
     assert clock.now() == GUIDE_MICROS + 250_000
+
+
+def test_resume_goes_back_to_the_source_time_and_runs() -> None:
+    source = FakeSource(1_000_000_000)
+    clock = ControllableClock(source)
+    clock.advance(3_600_000_000)
+    clock.freeze()
+    clock.resume()
+    assert not clock.frozen
+    assert clock.now() == 1_000_000_000
+    source.time += 5_000
+    assert clock.now() == 1_000_005_000

@@ -166,7 +166,9 @@ def test_a_body_of_exactly_one_mebibyte_is_read_and_one_byte_more_is_413(api: Ap
 
 
 # --- routing --------------------------------------------------------------------------------
-@pytest.mark.parametrize("path", [f"{API}/nope", f"{API}/conversation/messages", "/api/v2/conversation", "/"])
+@pytest.mark.parametrize(
+    "path", [f"{API}/nope", f"{API}/conversation/messages", "/api/v2/conversation", "/nope"]
+)
 def test_an_unknown_route_is_404(api: Api, path: str) -> None:
     response = api.client.post(path, json={}, headers=api.auth(NORTHWIND))
     assert response.status_code == 404
