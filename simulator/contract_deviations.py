@@ -7,11 +7,11 @@ with its reason, in ``contracts/deviations.yaml`` beside the contract. :func:`re
 differences of a diff into those a declared deviation accepts and those it does not; only the latter
 make the command fail.
 
-An entry matches a difference when the ``kind`` is the same, the location matches ``at`` (where
-``*`` stands for any text, and every other character stands for itself), the operation matches
-``operation`` when one is given, and, when ``ours`` / ``theirs`` are given, the keyword's values on
-each side equal them. Matching values as well as places keeps an accepted deviation from hiding a
-later change at the same place: a vendor who rewrites a pattern again is reported.
+An entry matches a difference when the ``kind`` is the same, the location matches ``at`` (a glob,
+or a list of them, where ``*`` stands for any text and every other character for itself), the
+operation is ``operation`` when one is given, and, when ``ours`` / ``theirs`` are given, the values
+on each side equal them. Matching values as well as places keeps an accepted deviation from hiding
+a later change at the same place: a vendor who rewrites a pattern again is reported.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class Deviation:
     """One declared difference: what it looks like in a diff, and why the sandbox chose it."""
 
     kind: str
-    at: str
+    at: tuple[str, ...]
+    """Where it applies: globs on a difference's location, any of which may match."""
     reason: str
     operation: str | None = None
     values: tuple[Any, Any] | None = None
@@ -51,12 +52,15 @@ class Deviation:
             return False
         if self.values is not None and (difference.ours, difference.theirs) != self.values:
             return False
-        return _glob(self.at).fullmatch(difference.location) is not None
+        return any(_glob(at).fullmatch(difference.location) is not None for at in self.at)
 
     def describe(self) -> str:
         where = f"{self.operation} " if self.operation else ""
-        values = f": ours {self.values[0]}, theirs {self.values[1]}" if self.values is not None else ""
-        return f"{where}{self.kind} at {self.at}{values}"
+        values = ""
+        if self.values is not None:
+            ours, theirs = ("(none)" if v is None else v for v in self.values)
+            values = f": ours {ours}, theirs {theirs}"
+        return f"{where}{self.kind} at {' or '.join(self.at)}{values}"
 
 
 @dataclass
@@ -98,16 +102,20 @@ def _entry(name: str, index: int, entry: Any) -> Deviation:
     unknown = sorted(set(map(str, entry)) - _FIELDS)
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(_FIELDS))})")
-    for required in ("kind", "at", "reason"):
+    for required in ("kind", "reason"):
         if not isinstance(entry.get(required), str) or not entry[required].strip():
             raise ValueError(f"{where}.{required}: required, a non-empty string")
+    places = [entry.get("at")] if isinstance(entry.get("at"), str) else entry.get("at")
+    if not isinstance(places, list) or not places or not all(isinstance(p, str) and p for p in places):
+        raise ValueError(f"{where}.at: required, a location glob or a non-empty list of them")
     operation = entry.get("operation")
     if operation is not None and not isinstance(operation, str):
         raise ValueError(f"{where}.operation: expected a string")
     if ("ours" in entry) != ("theirs" in entry):
         raise ValueError(f"{where}: give both 'ours' and 'theirs', or neither")
     values = (entry["ours"], entry["theirs"]) if "ours" in entry else None
-    return Deviation(entry["kind"], entry["at"], " ".join(entry["reason"].split()), operation, values)
+    reason = " ".join(entry["reason"].split())
+    return Deviation(entry["kind"], tuple(places), reason, operation, values)
 
 
 def review(differences: Sequence[Difference], deviations: Sequence[Deviation]) -> Review:

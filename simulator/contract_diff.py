@@ -71,9 +71,10 @@ class Difference:
     location: str
     detail: str
     ours: Any = None
-    """For a changed keyword: its value in ours (None when absent), so a declared deviation can name it."""
+    """What ours holds, so that a declared deviation can name it: a changed keyword's value, or the
+    name of a field only ours requires; None when absent."""
     theirs: Any = None
-    """For a changed keyword: its value in theirs (None when absent)."""
+    """The same for theirs."""
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.kind} at {self.location}: {self.detail}"
@@ -392,12 +393,20 @@ def _diff_schema(ours: Any, theirs: Any, operation: str, where: str, path: str) 
     for name in theirs_required:
         if name not in ours_required:
             yield Difference(
-                "required field added", operation, location, f"'{name}' is required only in theirs"
+                "required field added",
+                operation,
+                location,
+                f"'{name}' is required only in theirs",
+                theirs=name,
             )
     for name in ours_required:
         if name not in theirs_required:
             yield Difference(
-                "required field removed", operation, location, f"'{name}' is required only in ours"
+                "required field removed",
+                operation,
+                location,
+                f"'{name}' is required only in ours",
+                ours=name,
             )
 
     ours_props, theirs_props = _mapping_of(mine, "properties"), _mapping_of(other, "properties")

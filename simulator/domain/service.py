@@ -67,7 +67,7 @@ class ConversationService:
             (caller.id, other.id) if caller.role == "retailer" else (other.id, caller.id)
         )
         kind, consumer_id = self._conversation_type(caller, body.get("type"))
-        context = resolve_context(self.world, body.get("context"), retailer_id, supplier_id)
+        context = resolve_context(self.world, body.get("context"), retailer_id, supplier_id, caller.id)
         reference_id = body.get("referenceId")
         if reference_id is not None:
             self._require_free_reference(caller, reference_id, "referenceId")
