@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from .clock import Clock, format_rfc3339, parse_rfc3339, seconds
+from .clock import MICROS, Clock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
 from .contexts import resolve_context
 from .errors import InvalidRequest, Problem
@@ -335,7 +335,7 @@ class ConversationService:
     def _query_conversations(self, caller: Account, body: Body, now: int) -> list[_Listed]:
         until = self._until(body, now)
         created_since = self._date(body, "createdSince")
-        updated_since = self._date(body, "updatedSince")
+        updated_since = self._updated_since(body)
         tests: list[Callable[[Conversation], bool]] = []
         candidates: Iterable[Conversation]
         single = self._single_conversation(caller, body)
@@ -366,11 +366,8 @@ class ConversationService:
             tests.append(lambda c: c.status in statuses)
         if body.get("initiatedBy") is not None:
             tests.append(lambda c: c.initiated_by == body["initiatedBy"])
-        if body.get("pastDue") is not None:
-            past_due = body["pastDue"]
-            tests.append(
-                lambda c: c.status != "closed" and c.due_date is not None and (c.due_date < now) == past_due
-            )
+        if body.get("pastDue") is not None or body.get("dueInNextMs") is not None:
+            tests.append(_due_test(now, body.get("pastDue"), body.get("dueInNextMs")))
         found: list[_Listed] = list(_matching(candidates, now, body, tests))
         if _descending(body):
             found.reverse()
@@ -565,6 +562,19 @@ class ConversationService:
                 code="duplicate_reference_id",
             )
 
+    def _updated_since(self, body: Body) -> int | None:
+        """``updatedSince``, or ``conversationsUpdatedSince``: the vendor's description of the first
+        offers the second as an alternative, so the sandbox takes it as another name."""
+        plain = self._date(body, "updatedSince")
+        other = self._date(body, "conversationsUpdatedSince")
+        if plain is not None and other is not None and plain != other:
+            raise InvalidRequest.at(
+                "conversationsUpdatedSince",
+                "is another name for updatedSince, and names another instant here; give one of them",
+                code="both_given",
+            )
+        return plain if plain is not None else other
+
     def _until(self, body: Body, now: int) -> int:
         latest = now - seconds(self.config.until_margin)
         until = self._date(body, "until")
@@ -638,6 +648,26 @@ def _matching(
 def _descending(body: Body) -> bool:
     sort = body.get("sort")
     return isinstance(sort, Mapping) and sort.get("direction") == "desc"
+
+
+def _due_test(now: int, past_due: bool | None, due_in_ms: int | None) -> Callable[[Conversation], bool]:
+    """The due-date filter of a conversation query: open conversations with a due date, and
+
+    - ``pastDue`` alone: due before now (true) or at or after now (false);
+    - ``dueInNextMs`` alone or with ``pastDue`` false: due from now until that many ms from now;
+    - both, with ``pastDue`` true: due before that many ms from now (past due, or soon), as the
+      vendor's description of ``pastDue`` offers.
+    """
+    soon = None if due_in_ms is None else now + due_in_ms * (MICROS // 1000)
+
+    def due(c: Conversation) -> bool:
+        if c.status == "closed" or c.due_date is None:
+            return False
+        if past_due:
+            return c.due_date < (now if soon is None else soon)
+        return now <= c.due_date and (soon is None or c.due_date < soon)
+
+    return due
 
 
 def _party_is(of: Callable[[Any], str], wanted: str) -> Callable[[Any], bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -285,3 +286,50 @@ def test_a_scroll_id_ignores_other_attributes_even_malformed_ones(
     warning = second.headers["X-Sandbox-Warning"]
     assert warning.startswith("ignored beside scrollId: ")
     assert all(name in warning for name in malformed)
+
+
+# --- query fields the descriptions offer -----------------------------------------------------------
+def _shifted(instant: str, secs: int) -> str:
+    moved = datetime.fromisoformat(instant.replace("Z", "+00:00")) + timedelta(seconds=secs)
+    return moved.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_due_in_next_ms_finds_what_is_due_soon_and_with_past_due_what_is_late_too(client: Client) -> None:
+    now = client.http.get(f"{client.control}/clock", timeout=TIMEOUT).json()["now"]
+    titles = {}
+    for title, offset in (("late", -3600), ("soon", 600), ("later", 7200)):
+        body = {
+            "title": title,
+            "otherPartyTradingPartnerId": NORTHWIND_ACME,
+            "dueDate": _shifted(now, offset),
+        }
+        response = client.post("/conversation", body)
+        assert response.status_code == 201, response.text
+        titles[response.json()["id"]] = title
+    client.advance(6)
+
+    def found(query: dict[str, Any]) -> list[str]:
+        response = client.post("/conversation/list", query)
+        assert response.status_code == 200, response.text
+        assert "X-Sandbox-Warning" not in response.headers
+        return [titles[c["id"]] for c in response.json()["conversations"]]
+
+    assert found({"dueInNextMs": 3_600_000}) == ["soon"]
+    assert found({"dueInNextMs": 3_600_000, "pastDue": True}) == ["late", "soon"]
+    assert found({"pastDue": True}) == ["late"]
+    assert found({"pastDue": False}) == ["soon", "later"]
+
+
+def test_conversations_updated_since_is_another_name_for_updated_since(client: Client) -> None:
+    first = client.post("/conversation", {"title": "one", "otherPartyTradingPartnerId": NORTHWIND_ACME})
+    client.advance(10)
+    since = client.http.get(f"{client.control}/clock", timeout=TIMEOUT).json()["now"]
+    second = client.post("/conversation", {"title": "two", "otherPartyTradingPartnerId": NORTHWIND_ACME})
+    assert first.status_code == second.status_code == 201
+    client.advance(6)
+
+    response = client.post("/conversation/list", {"conversationsUpdatedSince": since})
+
+    assert response.status_code == 200, response.text
+    assert [c["title"] for c in response.json()["conversations"]] == ["two"]
+    assert "X-Sandbox-Warning" not in response.headers
