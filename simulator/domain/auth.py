@@ -37,10 +37,14 @@ def complete_token_request(form: Mapping[str, str], strict: bool) -> tuple[dict[
     (commercehub-pub/v3streamsclientjava) never sends it and worked against the vendor's staging
     API, so the real endpoint evidently takes a request without it as client credentials. The
     sandbox does the same and says so in the returned warning; strict mode keeps the schema's rule
-    (the form is returned unchanged, and validation refuses it). Returns the form and the warning.
+    and refuses the request. Returns the form and the warning.
     """
-    if strict or "grant_type" in form:
+    if "grant_type" in form:
         return dict(form), None
+    if strict:
+        raise InvalidTokenRequest.at(
+            "grant_type", "required form field is missing (the sandbox runs in strict mode)"
+        )
     warning = f"grant_type is missing: taken as {DEFAULT_GRANT_TYPE} (the vendor's schema requires it)"
     return {**form, "grant_type": DEFAULT_GRANT_TYPE}, warning
 

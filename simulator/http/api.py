@@ -121,11 +121,11 @@ class _Pipeline:
             )
         form = {key: request.form[key] for key in request.form}
         call.request = _masked(form)
-        form, call.warning = complete_token_request(form, self.sandbox.config.strict)
         violations = self.contract.validate_request("getAccessToken", form)
         if violations:
             call.violations = [str(v) for v in violations]
             raise InvalidTokenRequest(*(Problem(v.path, v.message) for v in violations))
+        form, call.warning = complete_token_request(form, self.sandbox.config.strict)
         token = self.sandbox.issue_token(form)
         call.account = token.account_id
         body = {
