@@ -27,6 +27,7 @@ SUCCESS_STATUS = MappingProxyType(
         "getConversations": 200,
         "addConversationMessage": 201,
         "getConversationMessages": 200,
+        "getHello": 200,
     }
 )
 
