@@ -333,3 +333,26 @@ def test_conversations_updated_since_is_another_name_for_updated_since(client: C
     assert response.status_code == 200, response.text
     assert [c["title"] for c in response.json()["conversations"]] == ["two"]
     assert "X-Sandbox-Warning" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"otherPartyDscAccountId": ACME_ID}, "otherPartyTradingPartnerId"),
+        (
+            {
+                "otherPartyTradingPartnerId": NORTHWIND_ACME,
+                "type": {"type": "customer_care", "consumer_id": "1"},
+            },
+            "type.consumerId",
+        ),
+    ],
+    ids=["otherPartyDscAccountId", "consumer_id"],
+)
+def test_the_descriptions_misspelt_names_are_not_taken_for_the_schemas(
+    client: Client, body: dict[str, Any], field: str
+) -> None:
+    response = client.post("/conversation", {"title": "Misspelt", **body})
+
+    refused(response, field)
+    assert client.conversation_count() == 0
