@@ -327,6 +327,8 @@ class ConversationService:
         now = self.clock.now()
         if body.get("scrollId") is not None:
             return self._scrolls.next(body["scrollId"], caller.id, operation, now)
+        if self.config.strict:
+            _require_prose_criteria(operation, body)
         items = query(caller, body, now)
         return self._scrolls.open(
             caller.id, operation, items, self.config.page_size, now, seconds(self.config.scroll_ttl)
@@ -648,6 +650,29 @@ def _matching(
 def _descending(body: Body) -> bool:
     sort = body.get("sort")
     return isinstance(sort, Mapping) and sort.get("direction") == "desc"
+
+
+def _require_prose_criteria(operation: str, body: Body) -> None:
+    """Strict mode's reading of the query descriptions, which the schemas do not enforce: a query
+    names at least one criterion, and a conversation query ``updatedSince`` (or its other name)
+    unless it asks for one conversation by ``dscoConversationId``. Without strict mode both are
+    optional, as the schemas say."""
+    if not any(value is not None for value in body.values()):
+        raise InvalidRequest.at(
+            "",
+            "give a scrollId or at least one criterion, as the vendor's query description asks "
+            "(the sandbox runs in strict mode)",
+            code="query_empty",
+        )
+    if operation == "getConversations" and all(
+        body.get(name) is None for name in ("updatedSince", "conversationsUpdatedSince", "dscoConversationId")
+    ):
+        raise InvalidRequest.at(
+            "updatedSince",
+            "required unless dscoConversationId is given, as the vendor's description of updatedSince "
+            "says (the sandbox runs in strict mode)",
+            code="updated_since_missing",
+        )
 
 
 def _due_test(now: int, past_due: bool | None, due_in_ms: int | None) -> Callable[[Conversation], bool]:

@@ -356,3 +356,33 @@ def test_the_descriptions_misspelt_names_are_not_taken_for_the_schemas(
 
     refused(response, field)
     assert client.conversation_count() == 0
+
+
+# --- what the query descriptions ask for, which only strict mode enforces ---------------------------
+@pytest.mark.parametrize("path", ["/conversation/list", "/conversation/message/list"])
+def test_an_empty_query_is_answered_but_strict_mode_refuses_it(client: Client, path: str) -> None:
+    assert client.post(path, {}).status_code == 200
+    client.configure({"strict": True})
+
+    response = client.post(path, {})
+
+    assert response.status_code == 400, response.text
+    assert "at least one criterion" in response.text
+
+
+def test_strict_mode_asks_a_conversation_query_for_updated_since_unless_it_names_one(client: Client) -> None:
+    created = client.post("/conversation", {"title": "one", "otherPartyTradingPartnerId": NORTHWIND_ACME})
+    assert created.status_code == 201, created.text
+    client.advance(6)
+    client.configure({"strict": True})
+
+    refused(client.post("/conversation/list", {"test": "all"}), "updatedSince")
+    since = {"updatedSince": "2000-01-01T00:00:00Z"}
+    assert len(client.post("/conversation/list", since).json()["conversations"]) == 1
+    assert (
+        client.post("/conversation/list", {"conversationsUpdatedSince": since["updatedSince"]}).status_code
+        == 200
+    )
+    by_id = client.post("/conversation/list", {"dscoConversationId": created.json()["id"]})
+    assert by_id.status_code == 200, by_id.text
+    assert client.post("/conversation/message/list", {"test": "all"}).status_code == 200
