@@ -14,7 +14,8 @@ from typing import Any, TextIO
 
 from . import __version__
 from .contract import Contract
-from .contract_diff import diff_specs, format_report, load_spec
+from .contract_deviations import DEVIATIONS_FILE, format_review, load_deviations, review
+from .contract_diff import diff_specs, load_spec
 from .domain.config import SandboxConfig
 from .resources import data_dir
 
@@ -26,6 +27,7 @@ SUCCESS_STATUS = MappingProxyType(
         "getConversations": 200,
         "addConversationMessage": 201,
         "getConversationMessages": 200,
+        "getHello": 200,
     }
 )
 
@@ -162,8 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
         "diff",
         help="compare our contract with another OpenAPI document",
         description="List what another OpenAPI document (such as a newer vendor spec) adds, removes or "
-        "changes compared with the sandbox's contract: operations, properties, enum values, required "
-        "fields, types. Exit 0 when they agree, 1 when they differ, 2 when a document cannot be read.",
+        "changes compared with the sandbox's contract: operations, statuses, media types, properties, "
+        "types, enum values, required fields, and every keyword that constrains a value (pattern, "
+        "format, lengths, bounds, const, additionalProperties...). Differences declared in the "
+        "contract's deviations.yaml are listed as accepted deviations, with their reasons. Exit 0 when "
+        "nothing else differs, 1 when something does, 2 when a document cannot be read.",
     )
     diff.add_argument("spec", type=Path, metavar="SPEC", help="the other OpenAPI document (YAML or JSON)")
     diff.add_argument(
@@ -352,9 +357,14 @@ def _contract_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot read a document: {exc}", file=err)
         return 2
-    differences = diff_specs(ours, theirs)
-    print(format_report(differences), file=out)
-    return 1 if differences else 0
+    try:
+        deviations = load_deviations(Path(ours_path).parent / DEVIATIONS_FILE)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the declared deviations: {exc}", file=err)
+        return 2
+    outcome = review(diff_specs(ours, theirs), deviations)
+    print(format_review(outcome), file=out)
+    return 1 if outcome.differences else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,6 +32,27 @@ __all__ = [
 ]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+VALUE_KEYWORDS = (
+    "format",
+    "pattern",
+    "const",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "additionalProperties",
+)
+"""The JSON Schema keywords that constrain a value by themselves (enum, type and required are
+compared on their own, as sets). A change in any of them changes what a client may send or receive."""
+_ABSENT = object()
 COMBINATORS = ("oneOf", "anyOf", "allOf")
 SANDBOX_MARK = "x-sandbox"
 
@@ -49,6 +70,11 @@ class Difference:
     operation: str
     location: str
     detail: str
+    ours: Any = None
+    """What ours holds, so that a declared deviation can name it: a changed keyword's value, or the
+    name of a field only ours requires; None when absent."""
+    theirs: Any = None
+    """The same for theirs."""
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.kind} at {self.location}: {self.detail}"
@@ -248,6 +274,13 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def _show(value: Any) -> str:
+    """A keyword's value in a report line: JSON spelling, so a pattern shows its backslashes as is."""
+    if value is _ABSENT:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _discriminator(branch: Mapping[str, Any]) -> str | None:
     """The enum of a branch's ``type`` property: how the vendor tells its oneOf variants apart."""
     properties = branch.get("properties")
@@ -318,10 +351,28 @@ def _diff_schema(ours: Any, theirs: Any, operation: str, where: str, path: str) 
         detail = f"ours {_show_types(ours_types)}, theirs {_show_types(theirs_types)}"
         yield Difference("type changed", operation, location, detail)
 
-    for keyword, kind in (("format", "format changed"), ("maxLength", "maxLength changed")):
-        if mine.get(keyword) != other.get(keyword):
-            detail = f"ours {mine.get(keyword, '(none)')}, theirs {other.get(keyword, '(none)')}"
-            yield Difference(kind, operation, location, detail)
+    for keyword in VALUE_KEYWORDS:
+        ours_value, theirs_value = mine.get(keyword, _ABSENT), other.get(keyword, _ABSENT)
+        if keyword == "additionalProperties" and (
+            isinstance(ours_value, Mapping) or isinstance(theirs_value, Mapping)
+        ):
+            continue  # a schema for the extra properties: walked below, like any sub-schema
+        if ours_value is _ABSENT and theirs_value is _ABSENT:
+            continue
+        if (
+            ours_value is _ABSENT
+            or theirs_value is _ABSENT
+            or _canonical(ours_value) != _canonical(theirs_value)
+        ):
+            detail = f"ours {_show(ours_value)}, theirs {_show(theirs_value)}"
+            yield Difference(
+                f"{keyword} changed",
+                operation,
+                location,
+                detail,
+                ours=None if ours_value is _ABSENT else ours_value,
+                theirs=None if theirs_value is _ABSENT else theirs_value,
+            )
 
     ours_values = {_canonical(v): v for v in _list_of(mine, "enum")}
     theirs_values = {_canonical(v): v for v in _list_of(other, "enum")}
@@ -342,12 +393,20 @@ def _diff_schema(ours: Any, theirs: Any, operation: str, where: str, path: str) 
     for name in theirs_required:
         if name not in ours_required:
             yield Difference(
-                "required field added", operation, location, f"'{name}' is required only in theirs"
+                "required field added",
+                operation,
+                location,
+                f"'{name}' is required only in theirs",
+                theirs=name,
             )
     for name in ours_required:
         if name not in theirs_required:
             yield Difference(
-                "required field removed", operation, location, f"'{name}' is required only in ours"
+                "required field removed",
+                operation,
+                location,
+                f"'{name}' is required only in ours",
+                ours=name,
             )
 
     ours_props, theirs_props = _mapping_of(mine, "properties"), _mapping_of(other, "properties")

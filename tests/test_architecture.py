@@ -4,7 +4,8 @@ Layers, lowest first; a module may import only from its own layer or the layers 
 
     domain      simulator.domain                                  standard library only
     support     simulator (the package itself), simulator.resources, simulator.webhooks
-    contract    simulator.contract, simulator.contract_diff, simulator.worldgen
+    contract    simulator.contract, simulator.contract_diff, simulator.contract_deviations,
+                simulator.worldgen
     bootstrap   simulator.bootstrap
     http        simulator.http
     scenario    simulator.scenario, simulator.conformance, simulator.harness
@@ -49,7 +50,15 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "support",
         ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
     ),
-    ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
+    (
+        "contract",
+        (
+            "simulator.contract",
+            "simulator.contract_diff",
+            "simulator.contract_deviations",
+            "simulator.worldgen",
+        ),
+    ),
     ("bootstrap", ("simulator.bootstrap",)),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),
@@ -223,7 +232,9 @@ def test_the_domain_imports_none_of_the_frameworks() -> None:
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("module", own_modules("simulator.contract", "simulator.contract_diff"))
+@pytest.mark.parametrize(
+    "module", own_modules("simulator.contract", "simulator.contract_diff", "simulator.contract_deviations")
+)
 def test_the_contract_does_not_import_front_ends(module: str) -> None:
     banned = ("simulator.http", "simulator.cli", "simulator.scenario", "simulator.pytest_plugin")
     bad = [str(i) for i in imports(module) if in_package(i.target, *banned)]

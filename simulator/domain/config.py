@@ -25,7 +25,9 @@ class SandboxConfig:
     until_margin: float = 5.0
     """How far in the past ``until`` must be, as production requires."""
     strict: bool = False
-    """Reject fields the contract does not know instead of ignoring them."""
+    """Reject fields the contract does not know instead of ignoring them, and hold requests to the
+    vendor's strictest reading where its prose asks more than its schema (grant_type, a list
+    query's criteria, updatedSince)."""
     validate_responses: bool = True
     """Check every response against the contract; a violation is answered as a 500 (a sandbox bug)."""
     journal_size: int = 1000

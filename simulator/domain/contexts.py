@@ -7,7 +7,13 @@ kind, and are checked for shape only when it holds none, so a small custom world
 
 The stored context is what the caller sent, completed with the identifiers of the object it
 resolved to, so that the other party sees the order under its own numbers too. Fields a context
-shape does not define are dropped, as production ignores them: they are never stored or echoed.
+shape does not define are dropped: they are never stored or echoed.
+
+The vendor's prose names the supplier fields ``dscoAccountId`` and ``dscoTradingPartnerId`` in the
+order, catalog and inventory contexts (its schema omits them): a retailer that names an order by
+``supplierOrderNumber`` must give one of them, since supplier order numbers are unique per supplier
+only. They only help find the object: one that names anyone but the conversation's supplier is
+refused, and neither is stored, as the conversation names its supplier already.
 """
 
 from __future__ import annotations
@@ -30,30 +36,45 @@ _ORDER_ATTRS: Mapping[str, str] = MappingProxyType(
     }
 )
 _RETURN_ID_FIELDS = ("dscoReturnId", "supplierReturnNumber", "retailerReturnNumber")
-_INVOICE_FIELDS = ("dscoInvoiceId", "invoiceId", "poNumber", "supplierOrderNumber", "consumerOrderNumber")
+_INVOICE_ID_FIELDS = ("dscoInvoiceId", "invoiceId")
+_INVOICE_FIELDS = (*_INVOICE_ID_FIELDS, "poNumber", "supplierOrderNumber", "consumerOrderNumber")
 # The fields each context shape defines (besides ``type``), as the contract's context schemas do.
 _CONTEXT_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "account": (),
-        "order": (*ORDER_ID_FIELDS, "lineItem"),
-        "catalog": ITEM_ID_FIELDS,
-        "inventory": ITEM_ID_FIELDS,
+        "order": (*ORDER_ID_FIELDS, "lineItem", "dscoAccountId", "dscoTradingPartnerId"),
+        "catalog": (*ITEM_ID_FIELDS, "dscoAccountId", "dscoTradingPartnerId"),
+        "inventory": (*ITEM_ID_FIELDS, "dscoAccountId", "dscoTradingPartnerId"),
         "contract": ("dscoContractId",),
         "invoice": _INVOICE_FIELDS,
         "return": (*_RETURN_ID_FIELDS, "dscoOrderId", "poNumber"),
     }
 )
 _LINE_ITEM_FIELDS = (*ITEM_ID_FIELDS, "lineNumber", "consumerLineNumber")
+SUPPLIER_FIELDS = ("dscoAccountId", "dscoTradingPartnerId")
+"""The fields naming the supplier in the contexts whose objects belong to one (order, catalog, inventory)."""
+_RETURN_PROSE_NAMES = ("returnNumber", "partnerReturnNumber")
+"""Names the vendor's return-context description uses for fields its schema calls otherwise."""
 
 
 def resolve_context(
-    world: World, context: Mapping[str, Any] | None, retailer_id: str, supplier_id: str
+    world: World,
+    context: Mapping[str, Any] | None,
+    retailer_id: str,
+    supplier_id: str,
+    caller_id: str,
 ) -> dict[str, Any]:
-    """Check ``context`` against the world for a conversation between the two accounts."""
+    """Check ``context`` against the world for a conversation between the two accounts, opened by
+    ``caller_id`` (one of them)."""
     if context is None:
         return {"type": "account"}
     kind = context["type"]
+    if kind == "return":
+        _check_return_names(context)
     context = _known(context, ("type", *_CONTEXT_FIELDS.get(kind, ())))
+    if kind in ("order", "catalog", "inventory"):
+        _check_supplier(world, context, supplier_id, caller_id)
+        context = {name: value for name, value in context.items() if name not in SUPPLIER_FIELDS}
     if kind == "order":
         return _order_context(world, context, retailer_id, supplier_id)
     if kind in ("catalog", "inventory"):
@@ -68,9 +89,11 @@ def resolve_context(
         )
         return dict(context) if obj is None else _completed(context, obj, ())
     if kind == "invoice":
-        given = _given(context, ("dscoInvoiceId", "invoiceId"))
+        given = _given(context, _INVOICE_ID_FIELDS)
+        if not given:
+            raise _missing("context", _INVOICE_ID_FIELDS, "an invoice context")
         obj = _resolve_object(world, "invoice", given, retailer_id, supplier_id, "invoice")
-        return _completed(context, obj, ("dscoInvoiceId", "poNumber"))
+        return _completed(context, obj, ("dscoInvoiceId", "invoiceId", "poNumber"))
     if kind == "return":
         given = _given(context, _RETURN_ID_FIELDS)
         if not given:
@@ -78,6 +101,56 @@ def resolve_context(
         obj = _resolve_object(world, "return", given, retailer_id, supplier_id, "return")
         return _completed(context, obj, ("dscoReturnId", "dscoOrderId", "poNumber"))
     return dict(context)
+
+
+def _check_supplier(world: World, context: Mapping[str, Any], supplier_id: str, caller_id: str) -> None:
+    """The prose's supplier fields: required with a retailer's supplierOrderNumber, and when given,
+    naming the conversation's supplier."""
+    caller = world.account(caller_id)
+    given = _given(context, SUPPLIER_FIELDS)
+    if (
+        context.get("type") == "order"
+        and context.get("supplierOrderNumber") is not None
+        and caller is not None
+        and caller.role == "retailer"
+        and not given
+    ):
+        raise InvalidRequest.at(
+            "context.dscoAccountId",
+            "required when a retailer names the order by supplierOrderNumber: give dscoAccountId or "
+            "dscoTradingPartnerId of the order's supplier (supplier order numbers are unique per "
+            "supplier only)",
+            code="context_supplier_missing",
+        )
+    by_id = given.get("dscoAccountId")
+    if by_id is not None and by_id != supplier_id:
+        raise InvalidRequest.at(
+            "context.dscoAccountId",
+            f"{by_id!r} is not the Dsco account id of this conversation's supplier ({supplier_id})",
+            code="context_wrong_supplier",
+        )
+    by_ref = given.get("dscoTradingPartnerId")
+    if by_ref is not None:
+        partner = world.partner_by_ref(caller_id, by_ref)
+        if partner is None or partner.partner_id != supplier_id:
+            raise InvalidRequest.at(
+                "context.dscoTradingPartnerId",
+                f"{by_ref!r} is not your trading partner id for this conversation's supplier ({supplier_id})",
+                code="context_wrong_supplier",
+            )
+
+
+def _check_return_names(context: Mapping[str, Any]) -> None:
+    """A return context named only by the prose's words gets an answer that points to the schema's."""
+    if _given(context, _RETURN_ID_FIELDS):
+        return
+    used = [name for name in _RETURN_PROSE_NAMES if context.get(name) is not None]
+    if used:
+        raise InvalidRequest.at(
+            f"context.{used[0]}",
+            f"not a field of the return context; name the return with one of {', '.join(_RETURN_ID_FIELDS)}",
+            code="context_incomplete",
+        )
 
 
 def _known(fields: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -24,6 +24,20 @@ from typing import Generic, TypeVar
 from .errors import NotFound
 
 T = TypeVar("T")
+SCROLL_ID = "scrollId"
+
+
+def continuation(body: object) -> tuple[object, tuple[str, ...]]:
+    """A list request reduced to its scrollId when it carries one, and the names of what was dropped.
+
+    The vendor's query schemas say of ``scrollId``: "Any other attributes will be ignored if
+    scrollId is provided." So a next-page request is answered from the scroll even when a client
+    resends its first query beside the scrollId, malformed or not; only a scrollId that is not a
+    string leaves the body as it is (and validation names it).
+    """
+    if isinstance(body, dict) and isinstance(body.get(SCROLL_ID), str):
+        return {SCROLL_ID: body[SCROLL_ID]}, tuple(str(name) for name in body if name != SCROLL_ID)
+    return body, ()
 
 
 @dataclass(frozen=True, slots=True)

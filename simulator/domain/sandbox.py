@@ -47,6 +47,8 @@ OPERATIONS = (
     "addConversationMessage",
     "getConversationMessages",
 )
+LIST_OPERATIONS = ("getConversations", "getConversationMessages")
+"""The operations that answer pages and continue a scroll from a scrollId."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from .clock import Clock, format_rfc3339, parse_rfc3339, seconds
+from .clock import MICROS, Clock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
 from .contexts import resolve_context
 from .errors import InvalidRequest, Problem
@@ -67,7 +67,7 @@ class ConversationService:
             (caller.id, other.id) if caller.role == "retailer" else (other.id, caller.id)
         )
         kind, consumer_id = self._conversation_type(caller, body.get("type"))
-        context = resolve_context(self.world, body.get("context"), retailer_id, supplier_id)
+        context = resolve_context(self.world, body.get("context"), retailer_id, supplier_id, caller.id)
         reference_id = body.get("referenceId")
         if reference_id is not None:
             self._require_free_reference(caller, reference_id, "referenceId")
@@ -327,6 +327,8 @@ class ConversationService:
         now = self.clock.now()
         if body.get("scrollId") is not None:
             return self._scrolls.next(body["scrollId"], caller.id, operation, now)
+        if self.config.strict:
+            _require_prose_criteria(operation, body)
         items = query(caller, body, now)
         return self._scrolls.open(
             caller.id, operation, items, self.config.page_size, now, seconds(self.config.scroll_ttl)
@@ -335,7 +337,7 @@ class ConversationService:
     def _query_conversations(self, caller: Account, body: Body, now: int) -> list[_Listed]:
         until = self._until(body, now)
         created_since = self._date(body, "createdSince")
-        updated_since = self._date(body, "updatedSince")
+        updated_since = self._updated_since(body)
         tests: list[Callable[[Conversation], bool]] = []
         candidates: Iterable[Conversation]
         single = self._single_conversation(caller, body)
@@ -366,11 +368,8 @@ class ConversationService:
             tests.append(lambda c: c.status in statuses)
         if body.get("initiatedBy") is not None:
             tests.append(lambda c: c.initiated_by == body["initiatedBy"])
-        if body.get("pastDue") is not None:
-            past_due = body["pastDue"]
-            tests.append(
-                lambda c: c.status != "closed" and c.due_date is not None and (c.due_date < now) == past_due
-            )
+        if body.get("pastDue") is not None or body.get("dueInNextMs") is not None:
+            tests.append(_due_test(now, body.get("pastDue"), body.get("dueInNextMs")))
         found: list[_Listed] = list(_matching(candidates, now, body, tests))
         if _descending(body):
             found.reverse()
@@ -565,6 +564,19 @@ class ConversationService:
                 code="duplicate_reference_id",
             )
 
+    def _updated_since(self, body: Body) -> int | None:
+        """``updatedSince``, or ``conversationsUpdatedSince``: the vendor's description of the first
+        offers the second as an alternative, so the sandbox takes it as another name."""
+        plain = self._date(body, "updatedSince")
+        other = self._date(body, "conversationsUpdatedSince")
+        if plain is not None and other is not None and plain != other:
+            raise InvalidRequest.at(
+                "conversationsUpdatedSince",
+                "is another name for updatedSince, and names another instant here; give one of them",
+                code="both_given",
+            )
+        return plain if plain is not None else other
+
     def _until(self, body: Body, now: int) -> int:
         latest = now - seconds(self.config.until_margin)
         until = self._date(body, "until")
@@ -638,6 +650,49 @@ def _matching(
 def _descending(body: Body) -> bool:
     sort = body.get("sort")
     return isinstance(sort, Mapping) and sort.get("direction") == "desc"
+
+
+def _require_prose_criteria(operation: str, body: Body) -> None:
+    """Strict mode's reading of the query descriptions, which the schemas do not enforce: a query
+    names at least one criterion, and a conversation query ``updatedSince`` (or its other name)
+    unless it asks for one conversation by ``dscoConversationId``. Without strict mode both are
+    optional, as the schemas say."""
+    if not any(value is not None for value in body.values()):
+        raise InvalidRequest.at(
+            "",
+            "give a scrollId or at least one criterion, as the vendor's query description asks "
+            "(the sandbox runs in strict mode)",
+            code="query_empty",
+        )
+    if operation == "getConversations" and all(
+        body.get(name) is None for name in ("updatedSince", "conversationsUpdatedSince", "dscoConversationId")
+    ):
+        raise InvalidRequest.at(
+            "updatedSince",
+            "required unless dscoConversationId is given, as the vendor's description of updatedSince "
+            "says (the sandbox runs in strict mode)",
+            code="updated_since_missing",
+        )
+
+
+def _due_test(now: int, past_due: bool | None, due_in_ms: int | None) -> Callable[[Conversation], bool]:
+    """The due-date filter of a conversation query: open conversations with a due date, and
+
+    - ``pastDue`` alone: due before now (true) or at or after now (false);
+    - ``dueInNextMs`` alone or with ``pastDue`` false: due from now until that many ms from now;
+    - both, with ``pastDue`` true: due before that many ms from now (past due, or soon), as the
+      vendor's description of ``pastDue`` offers.
+    """
+    soon = None if due_in_ms is None else now + due_in_ms * (MICROS // 1000)
+
+    def due(c: Conversation) -> bool:
+        if c.status == "closed" or c.due_date is None:
+            return False
+        if past_due:
+            return c.due_date < (now if soon is None else soon)
+        return now <= c.due_date and (soon is None or c.due_date < soon)
+
+    return due
 
 
 def _party_is(of: Callable[[Any], str], wanted: str) -> Callable[[Any], bool]:

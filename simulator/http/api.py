@@ -18,11 +18,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from ..contract import Contract
+from ..domain.auth import complete_token_request
 from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauthenticated
 from ..domain.faults import FaultDecision
 from ..domain.journal import JsonText
 from ..domain.models import Account
-from ..domain.sandbox import Sandbox
+from ..domain.paging import continuation
+from ..domain.sandbox import LIST_OPERATIONS, Sandbox
 from ..domain.views import encode_json
 from .bodies import json_text, parse_json
 from .errors import encoded_json_response, json_response, text_response
@@ -81,6 +83,12 @@ def create_api_blueprint(sandbox: Sandbox, contract: Contract) -> Blueprint:
         view_func=pipeline.route("getAccessToken", pipeline.access_token),
         methods=["POST"],
     )
+    api.add_url_rule(
+        "/hello",
+        endpoint="getHello",
+        view_func=pipeline.route("getHello", pipeline.hello, faulted=False),
+        methods=["GET"],
+    )
     for operation, path, method, status in _ROUTES:
         handler = pipeline.operation(operation, status)
         api.add_url_rule(
@@ -94,14 +102,14 @@ class _Pipeline:
         self.sandbox = sandbox
         self.contract = contract
 
-    def route(self, operation: str, handler: _Handler) -> Callable[[], Response]:
-        """One route: the fault plan first, then ``handler``; errors answered by the app's error
-        handlers (the one place errors become statuses); then the journal."""
+    def route(self, operation: str, handler: _Handler, *, faulted: bool = True) -> Callable[[], Response]:
+        """One route: the fault plan first (unless not ``faulted``), then ``handler``; errors answered
+        by the app's error handlers (the one place errors become statuses); then the journal."""
 
         def view() -> Response:
             call = _Call(operation, time.perf_counter())
             try:
-                response = self._fault(call) or handler(call)
+                response = (self._fault(call) if faulted else None) or handler(call)
             except Exception as error:
                 app = current_app
                 response = app.make_response(app.handle_user_exception(error))
@@ -123,6 +131,7 @@ class _Pipeline:
         if violations:
             call.violations = [str(v) for v in violations]
             raise InvalidTokenRequest(*(Problem(v.path, v.message) for v in violations))
+        form, call.warning = complete_token_request(form, self.sandbox.config.strict)
         token = self.sandbox.issue_token(form)
         call.account = token.account_id
         body = {
@@ -131,7 +140,23 @@ class _Pipeline:
             "expires_in": self.sandbox.config.token_ttl,
         }
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        if call.warning:
+            headers["X-Sandbox-Warning"] = call.warning
         return self._render(call, 200, encode_json(body), headers)
+
+    def hello(self, call: _Call) -> Response:
+        """The vendor's ping (from its support documentation): the same greeting every time.
+
+        It needs no token and is neither rate limited nor faulted, so a client's health check
+        tells whether the sandbox answers at all; a valid token only names the caller in the journal.
+        """
+        if request.headers.get("Authorization"):
+            try:
+                call.account = _authenticate(self.sandbox).id
+            except Unauthenticated:
+                call.account = None
+        headers = {"Expires": "0", "Cache-Control": "no-cache"}
+        return self._render(call, 200, encode_json({"hello": "World!"}), headers)
 
     def operation(self, operation: str, status: int) -> _Handler:
         sandbox, contract = self.sandbox, self.contract
@@ -144,6 +169,9 @@ class _Pipeline:
             call.request = _bounded(text)  # as sent, even if it turns out not to parse
             body = parse_json(text)
             call.request = _kept(text)
+            ignored: tuple[str, ...] = ()
+            if operation in LIST_OPERATIONS:
+                body, ignored = continuation(body)
             violations = contract.validate_request(operation, body)
             if violations:
                 call.violations = [str(v) for v in violations]
@@ -160,8 +188,8 @@ class _Pipeline:
                     code="unknown_field",
                 )
             headers = None
-            if unknown:
-                call.warning = _warning(unknown)
+            if unknown or ignored:
+                call.warning = _warning(unknown, ignored)
                 headers = {"X-Sandbox-Warning": call.warning}
             return self._render(call, status, sandbox.call_encoded(operation, caller, body), headers)
 
@@ -287,17 +315,21 @@ def _kept(text: str) -> Any:
 _WARNING_NAMES = 20
 
 
-def _warning(unknown: list[str]) -> str:
-    """The X-Sandbox-Warning header: the first few unknown field paths, as safe printable ASCII.
+def _warning(unknown: list[str], beside_scroll: tuple[str, ...] = ()) -> str:
+    """The X-Sandbox-Warning header: the first few unknown field paths (and the fields ignored beside
+    a scrollId), as safe printable ASCII.
 
     Field names come from the client, so they may hold newlines (header injection), characters a
     header cannot carry, or be numerous enough to make the header huge; JSON string escaping fixes
     the first two and a cap fixes the last.
     """
-    shown = [_printable(path) for path in unknown[:_WARNING_NAMES]]
-    more = len(unknown) - len(shown)
-    suffix = f" and {more} more" if more > 0 else ""
-    return f"ignored unknown fields: {', '.join(shown)}{suffix}"
+    parts = []
+    for label, names in (("ignored unknown fields", unknown), ("ignored beside scrollId", beside_scroll)):
+        if names:
+            shown = [_printable(path) for path in names[:_WARNING_NAMES]]
+            more = len(names) - len(shown)
+            parts.append(f"{label}: {', '.join(shown)}" + (f" and {more} more" if more > 0 else ""))
+    return "; ".join(parts)
 
 
 def _printable(path: str) -> str:

@@ -63,3 +63,12 @@ def test_response_mode_can_check_an_error_status() -> None:
         stdin=json.dumps({"error": "invalid_client"}),
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_pings_answer_can_be_checked_too() -> None:
+    good = run_cli("validate", "getHello", "--response", "-", stdin='{"hello": "World!"}')
+    assert good.returncode == 0, good.stdout + good.stderr
+
+    bad = run_cli("validate", "getHello", "--response", "-", stdin='{"hello": "Mars!"}')
+    assert bad.returncode == 1
+    assert bad.stdout.splitlines() == ["hello: 'Mars!' must be 'World!'"]

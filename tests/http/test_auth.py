@@ -52,7 +52,7 @@ def test_wrong_client_credentials_are_401_invalid_client(
     assert response.json["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("missing", ["grant_type", "client_id", "client_secret"])
+@pytest.mark.parametrize("missing", ["client_id", "client_secret"])
 def test_a_missing_form_field_is_400_invalid_request_naming_it(api: Api, missing: str) -> None:
     form = {k: v for k, v in VALID_FORM.items() if k != missing}
     response = api.client.post(TOKEN_URL, data=form)
@@ -62,7 +62,23 @@ def test_a_missing_form_field_is_400_invalid_request_naming_it(api: Api, missing
     assert missing in response.json["error_description"]
 
 
-@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "CLIENT_CREDENTIALS"])
+def test_a_missing_grant_type_is_client_credentials_with_a_warning_but_strict_mode_refuses_it(
+    api: Api,
+) -> None:
+    form = {k: v for k, v in VALID_FORM.items() if k != "grant_type"}
+    lenient = api.client.post(TOKEN_URL, data=form)
+    assert lenient.status_code == 200
+    assert "grant_type" in lenient.headers["X-Sandbox-Warning"]
+
+    api.sandbox.config.strict = True
+    strict = api.client.post(TOKEN_URL, data=form)
+    assert strict.status_code == 400
+    assert strict.json is not None
+    assert strict.json["error"] == "invalid_request"
+    assert "grant_type" in strict.json["error_description"]
+
+
+@pytest.mark.parametrize("grant_type", ["password", "authorization_code", "CLIENT_CREDENTIALS", ""])
 def test_a_grant_type_other_than_client_credentials_is_400_invalid_request(api: Api, grant_type: str) -> None:
     response = api.client.post(TOKEN_URL, data={**VALID_FORM, "grant_type": grant_type})
     assert response.status_code == 400

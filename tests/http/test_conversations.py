@@ -7,7 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_support import ACME, CONTOSO, GLOBEX, NORTHWIND, START_TEXT, Api, CheckedClient, error_lines
+from http_support import (
+    ACCOUNT_IDS,
+    ACME,
+    CONTOSO,
+    GLOBEX,
+    NORTHWIND,
+    START_TEXT,
+    Api,
+    CheckedClient,
+    error_lines,
+)
 
 from simulator.contract import Contract
 from simulator.domain.config import SandboxConfig
@@ -155,7 +165,10 @@ ORDER_IDS = {
 
 @pytest.mark.parametrize("field", sorted(ORDER_IDS))
 def test_an_order_context_resolves_by_any_one_order_number(api: Api, field: str) -> None:
-    created = api.conversation(NORTHWIND, context={"type": "order", field: ORDER_IDS[field]})
+    context = {"type": "order", field: ORDER_IDS[field]}
+    if field == "supplierOrderNumber":  # a retailer must then name the supplier too (vendor's prose)
+        context["dscoAccountId"] = ACCOUNT_IDS[ACME]
+    created = api.conversation(NORTHWIND, context=context)
     assert created["context"] == {"type": "order", **ORDER_IDS}
 
 

@@ -226,9 +226,10 @@ def test_in_strict_mode_unknown_fields_are_a_400_naming_them(api: Api, operation
     valid: dict[str, Any] = {
         "createConversation": {"title": "x", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
         "updateConversation": {"dscoConversationId": cid, "title": "y"},
-        "getConversations": {},
+        # Strict mode also wants what the query descriptions ask for: a criterion, and updatedSince.
+        "getConversations": {"updatedSince": "2000-01-01T00:00:00Z"},
         "addConversationMessage": {"dscoConversationId": cid, "message": "m"},
-        "getConversationMessages": {},
+        "getConversationMessages": {"test": "legit"},
     }[operation]
     api.sandbox.config.strict = True
     before = api.snapshot()
@@ -393,9 +394,11 @@ FIELDS = sorted(
         "contextTypes",
         "statuses",
         "pastDue",
+        "dueInNextMs",
         "initiatedBy",
         "createdSince",
         "updatedSince",
+        "conversationsUpdatedSince",
         "until",
         "test",
         "sort",
