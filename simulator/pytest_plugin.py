@@ -7,7 +7,10 @@ reset before every test; or ``--dsco-target URL``), ``dsco_app`` / ``dsco_client
 in-process, no socket). ``@pytest.mark.dsco(page_size=3, lag=(0, 0), rate_limit=True, strict=True,
 world="my-world.json")`` adjusts one test; the rate limit is off unless a test turns it on.
 
-Scenario files: every ``*.yaml`` / ``*.yml`` file inside a folder named ``scenarios`` becomes one test
+Scenario files are opt-in: the ini option ``dsco_scenarios`` names the folders (relative to the ini
+file) whose ``*.yaml`` / ``*.yml`` files are scenarios. Installing the package must not turn some
+unrelated ``scenarios/load-test.yaml`` of the user's own project into a collection error. Each
+scenario file in those folders (or named on the command line from inside them) becomes one test
 that runs the scenario in a fresh in-process sandbox (its world and seed, rate limit off unless its
 config turns it on), or against ``--dsco-target URL``. A failure shows the scenario report (the step,
 the request, the expectation, the answer and the diff) instead of a traceback into the runner, which
@@ -44,12 +47,19 @@ from .scenario.report import format_result
 from .scenario.runner import run_scenario
 from .scenario.transport import HttpTransport
 
-SCENARIO_FOLDER = "scenarios"
+SCENARIO_FOLDERS_INI = "dsco_scenarios"
 SUFFIXES = (".yaml", ".yml")
 _CONTRACT_KEY = pytest.StashKey[Contract]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        SCENARIO_FOLDERS_INI,
+        type="paths",
+        default=[],
+        help="folders (relative to the ini file) whose *.yaml / *.yml files are dsco-sandbox scenarios, "
+        "each run as a test; none unless named",
+    )
     group = parser.getgroup("dsco-sandbox", "dsco-sandbox scenario files")
     group.addoption(
         "--dsco-target",
@@ -72,19 +82,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
-    if file_path.suffix in SUFFIXES and _in_scenario_folder(file_path, parent.config.rootpath):
+    if file_path.suffix in SUFFIXES and _in_scenario_folder(file_path, parent.config):
         found: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
         return found
     return None
 
 
-def _in_scenario_folder(path: Path, root: Path) -> bool:
-    """Whether a folder named ``scenarios`` holds the file (counting from the rootdir when inside it)."""
-    try:
-        folders = path.resolve().relative_to(root.resolve()).parts[:-1]
-    except ValueError:
-        folders = path.resolve().parts[:-1]
-    return SCENARIO_FOLDER in folders
+def _in_scenario_folder(path: Path, config: pytest.Config) -> bool:
+    """Whether one of the folders named by the ``dsco_scenarios`` ini option holds the file."""
+    folders: list[Path] = config.getini(SCENARIO_FOLDERS_INI)
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(folder.resolve()) for folder in folders)
 
 
 class ScenarioFailed(Exception):
