@@ -69,6 +69,10 @@ def credentials_of(world: World) -> dict[str, Credentials]:
     return found
 
 
+class UnknownRole(LookupError):
+    """A role the world in force has no account for; the message lists the roles it has."""
+
+
 class ControlPlane(Protocol):
     """The ``/_sandbox`` operations, wherever the sandbox lives."""
 
@@ -199,14 +203,25 @@ class SandboxHandle:
 
     def __getattr__(self, role: str) -> Credentials:
         """``handle.retailer``, ``handle.supplier2``...: the credentials of that role."""
+        if role.startswith("__"):  # copy, pickle and friends probe for dunders
+            raise AttributeError(role)
         try:
-            return self.__dict__["credentials"][role]  # type: ignore[no-any-return]
-        except KeyError:
-            raise AttributeError(role) from None
+            return self.who(role)
+        except UnknownRole as error:
+            raise AttributeError(str(error)) from None
+
+    def who(self, role: str) -> Credentials:
+        """The credentials of ``role`` in the world in force; an unknown role names the known ones."""
+        found: dict[str, Credentials] = self.__dict__["credentials"]
+        if role not in found:
+            raise UnknownRole(
+                f"no role {role!r} in this sandbox's world; it has: {', '.join(found) or 'no accounts'}"
+            )
+        return found[role]
 
     def token(self, role: str = "retailer") -> str:
         """A fresh OAuth2 access token for ``role``."""
-        who = self.credentials[role]
+        who = self.who(role)
         response = requests.post(
             f"{self.api_url}/oauth2/token",
             data={
@@ -221,7 +236,7 @@ class SandboxHandle:
 
     def headers(self, role: str = "retailer") -> dict[str, str]:
         """Authorization headers using ``role``'s legacy token (no token round trip)."""
-        return {"Authorization": f"bearer {self.credentials[role].legacy_token}"}
+        return {"Authorization": f"bearer {self.who(role).legacy_token}"}
 
     def reset(self) -> None:
         self.control.reset()

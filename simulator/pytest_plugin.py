@@ -5,7 +5,9 @@ Wiring only; the machinery lives in :mod:`simulator.harness` and :mod:`simulator
 Fixtures: ``dsco_sandbox`` (a real sandbox on a free loopback port, started once per session and
 reset before every test; or ``--dsco-target URL``), ``dsco_app`` / ``dsco_client`` (the same sandbox
 in-process, no socket). ``@pytest.mark.dsco(page_size=3, lag=(0, 0), rate_limit=True, strict=True,
-world="my-world.json")`` adjusts one test; the rate limit is off unless a test turns it on.
+world="my-world.json")`` adjusts one test (a relative world path is taken from the test file's
+folder, and the handle's roles become that world's accounts); the rate limit is off unless a test
+turns it on.
 
 Scenario files are opt-in: the ini option ``dsco_scenarios`` names the folders (relative to the ini
 file) whose ``*.yaml`` / ``*.yml`` files are scenarios. Installing the package must not turn some
@@ -27,12 +29,14 @@ from typing import Any
 
 import pytest
 
-from .bootstrap import read_world
+from .bootstrap import WorldFileError, read_world, world_from_document
 from .contract import Contract
 from .domain.config import SandboxConfig
+from .domain.world import World
 from .harness import (
     BackgroundServer,
     ControlPlane,
+    Credentials,
     HttpControl,
     LocalControl,
     SandboxHandle,
@@ -187,6 +191,7 @@ class _Session:
         self.server: BackgroundServer | None = None
         self.baseline: dict[str, Any] | None = None
         self.world_changed = False
+        self.credentials: dict[str, Credentials] | None = None
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -207,42 +212,81 @@ class _Session:
             control: ControlPlane = HttpControl(
                 self.target, self.pytest_config.getoption("--dsco-admin-token")
             )
-            return SandboxHandle(
-                self.target, control, credentials_of(read_world(self.contract, self.world_path))
-            )
+            return SandboxHandle(self.target, control, {})
         local = self.local()
         if self.server is None:
             self.server = BackgroundServer(self.app)
-        return SandboxHandle(self.server.base_url, local, credentials_of(local.sandbox.world))
+        return SandboxHandle(self.server.base_url, local, {})
 
-    def prepare(self, control: ControlPlane, item: pytest.Item) -> None:
-        """Reset before a test and apply its marker; a test that swapped the world gets it back."""
+    def prepare(self, control: ControlPlane, item: pytest.Item) -> dict[str, Credentials]:
+        """Reset before a test and apply its marker; a test that swapped the world gets it back.
+
+        Returns the credentials of the world now in force, so that ``dsco_sandbox.retailer`` and
+        ``token("retailer")`` name the marker's world's accounts rather than the session's.
+        """
         marker = item.get_closest_marker(MARKER)
         options = dict(marker.kwargs) if marker else {}
         settings: dict[str, Any] = {"rateLimit": {"enabled": False}}
-        if self.baseline is not None:
+        if self.baseline is not None and not self.target:
             baseline = self.baseline["config"]
             settings = {k: v for k, v in baseline.items() if k not in ("faults", "seed")}
         for name, value in options.items():
             if name in _MARKER_SETTINGS:
                 settings.update(_MARKER_SETTINGS[name](value))
-        world = options.get("world")
-        if self.baseline is not None and (world or self.world_changed):
+        world = _marker_world(self.contract, item, options["world"]) if options.get("world") else None
+        if world or self.world_changed:
+            if self.baseline is None:  # a --dsco-target: its own state is the one to come back to
+                self.baseline = control.export_state()
             state = dict(self.baseline)
             if world:
-                path = Path(str(world))
-                state["world"] = _read_json(path if path.is_absolute() else item.path.parent / path)
+                state["world"] = world[0]
             control.import_state(state)
-            self.world_changed = bool(world)
+            self.world_changed = world is not None
         fresh_start(control, settings)
+        if world:
+            return credentials_of(world[1])
+        return self.session_credentials(control)
+
+    def session_credentials(self, control: ControlPlane) -> dict[str, Credentials]:
+        """The accounts of the session's world (``--dsco-world``, the default world, or the target's)."""
+        if isinstance(control, LocalControl):
+            return credentials_of(control.sandbox.world)
+        if self.credentials is None:
+            self.credentials = credentials_of(read_world(self.contract, self.world_path))
+        return self.credentials
 
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text("utf-8"))
+def _marker_world(contract: Contract, item: pytest.Item, value: object) -> tuple[Any, World]:
+    """The world file a ``dsco(world=...)`` marker names, read and checked: (document, world).
+
+    A relative path is taken from the folder of the test file that carries the marker, so a test
+    and its world file can move together. A missing or broken file fails the test with one line
+    per problem instead of a traceback into the plugin.
+    """
+    given = Path(str(value))
+    path = given if given.is_absolute() else item.path.parent / given
+    where = f"@pytest.mark.dsco(world={str(value)!r})"
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except OSError as error:
+        pytest.fail(
+            f"{where}: cannot read {path} ({error.strerror}); a relative path is taken from the test "
+            "file's folder",
+            pytrace=False,
+        )
+    except json.JSONDecodeError as error:
+        pytest.fail(
+            f"{where}: {path}: line {error.lineno} column {error.colno}: malformed JSON: {error.msg}",
+            pytrace=False,
+        )
+    try:
+        return document, world_from_document(contract, document, str(path))
+    except WorldFileError as error:
+        pytest.fail(f"{where}: the world file is refused:\n{error}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -258,7 +302,7 @@ def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> San
     credentials per role (``.retailer``, ``.supplier``...), ``clock``, ``config()``, ``faults()``,
     ``events()``, ``notifications()``, ``snapshot()`` / ``restore()``."""
     handle = _dsco_session.handle()
-    _dsco_session.prepare(handle.control, request.node)
+    handle.credentials = _dsco_session.prepare(handle.control, request.node)
     return handle
 
 

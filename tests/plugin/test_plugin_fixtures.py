@@ -139,3 +139,64 @@ def test_target(dsco_sandbox):
         result.assert_outcomes(passed=1)
     finally:
         server.stop()
+
+
+TINY_WORLD = """{"format": "dsco-sandbox-world", "version": 1,
+  "accounts": [
+    {"dscoAccountId": "1", "role": "retailer", "name": "Tiny Retail", "clientId": "tr",
+     "clientSecret": "tr-secret", "legacyToken": "tr-token"},
+    {"dscoAccountId": "2", "role": "supplier", "name": "Tiny Supply", "clientId": "ts",
+     "clientSecret": "ts-secret", "legacyToken": "ts-token"}],
+  "tradingPartners": [{"dscoAccountId": "1", "partnerDscoAccountId": "2", "tradingPartnerId": "TS",
+                       "name": "Tiny Supply"}]}"""
+
+
+def test_roles_come_from_the_world_a_marker_loads(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("worlds")
+    (pytester.path / "worlds" / "tiny.json").write_text(TINY_WORLD, "utf-8")
+    pytester.makepyfile(
+        test_dsco_world_roles="""
+import pytest, requests
+
+@pytest.mark.dsco(world="worlds/tiny.json")
+def test_tiny_roles(dsco_sandbox):
+    assert dsco_sandbox.retailer.client_id == "tr"
+    assert sorted(dsco_sandbox.credentials) == ["retailer", "supplier"]
+    headers = {"Authorization": f"bearer {dsco_sandbox.token('retailer')}"}
+    r = requests.post(f"{dsco_sandbox.api_url}/conversation", json={"title": "t", "otherPartyTradingPartnerId": "TS"},
+                      headers=headers, timeout=10)
+    assert r.status_code == 201, r.text
+    assert requests.post(f"{dsco_sandbox.api_url}/conversation/list", json={},
+                         headers=dsco_sandbox.headers("supplier"), timeout=10).status_code == 200
+
+@pytest.mark.dsco(world="worlds/tiny.json")
+def test_a_missing_role_names_the_roles_of_the_world(dsco_sandbox):
+    with pytest.raises(AttributeError, match="no role 'supplier2' in this sandbox's world; it has: retailer, supplier"):
+        dsco_sandbox.supplier2
+    with pytest.raises(LookupError, match="it has: retailer, supplier"):
+        dsco_sandbox.token("retailer2")
+
+def test_the_default_world_again(dsco_sandbox):
+    assert dsco_sandbox.retailer.client_id == "retailer-demo"
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_missing_world_file_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_dsco_missing_world="""
+import pytest
+
+@pytest.mark.dsco(world="nowhere.json")
+def test_missing(dsco_sandbox):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    text = result.stdout.str()
+    assert "@pytest.mark.dsco(world='nowhere.json'): cannot read " in text
+    assert "a relative path is taken from the test file's folder" in text
+    assert "Traceback" not in text and "pytest_plugin.py" not in text
