@@ -163,15 +163,16 @@ def test_tiny_roles(dsco_sandbox):
     assert dsco_sandbox.retailer.client_id == "tr"
     assert sorted(dsco_sandbox.credentials) == ["retailer", "supplier"]
     headers = {"Authorization": f"bearer {dsco_sandbox.token('retailer')}"}
-    r = requests.post(f"{dsco_sandbox.api_url}/conversation", json={"title": "t", "otherPartyTradingPartnerId": "TS"},
-                      headers=headers, timeout=10)
+    body = {"title": "t", "otherPartyTradingPartnerId": "TS"}
+    r = requests.post(f"{dsco_sandbox.api_url}/conversation", json=body, headers=headers, timeout=10)
     assert r.status_code == 201, r.text
     assert requests.post(f"{dsco_sandbox.api_url}/conversation/list", json={},
                          headers=dsco_sandbox.headers("supplier"), timeout=10).status_code == 200
 
 @pytest.mark.dsco(world="worlds/tiny.json")
 def test_a_missing_role_names_the_roles_of_the_world(dsco_sandbox):
-    with pytest.raises(AttributeError, match="no role 'supplier2' in this sandbox's world; it has: retailer, supplier"):
+    known = "no role 'supplier2' in this sandbox's world; it has: retailer, supplier"
+    with pytest.raises(AttributeError, match=known):
         dsco_sandbox.supplier2
     with pytest.raises(LookupError, match="it has: retailer, supplier"):
         dsco_sandbox.token("retailer2")

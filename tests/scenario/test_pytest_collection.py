@@ -1,4 +1,4 @@
-"""The pytest plugin: YAML files in the folders a project opts in run as tests, failures without tracebacks."""
+"""The pytest plugin: YAML files in the folders a project opts in run as tests, without tracebacks."""
 
 from __future__ import annotations
 
