@@ -8,6 +8,7 @@ microseconds instead of HTTP round trips) or behind a URL (``--dsco-target``, th
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -156,7 +157,10 @@ class HttpControl:
         self._call("PUT", "/state", json=document)
 
     def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = self._call("GET", "/events", params=dict(filters))["events"]
+        params = dict(filters)
+        if isinstance(params.get("since"), int):  # sandbox time in microseconds, as LocalControl takes it
+            params["since"] = format_rfc3339(params["since"])
+        events: list[dict[str, Any]] = self._call("GET", "/events", params=params)["events"]
         return events
 
     def notifications(self, account: str | None) -> list[dict[str, Any]]:
@@ -250,7 +254,57 @@ class SandboxHandle:
         faults: dict[str, Any] = self.control.config({"faults": rules})["faults"]
         return faults
 
-    def events(self, **filters: Any) -> list[dict[str, Any]]:
+    def events(
+        self,
+        *,
+        operation: str | None = None,
+        account: str | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The API calls the sandbox answered, oldest first: each with ``method``, ``path``,
+        ``status``, ``durationMs``, ``request``, ``response`` and ``violations``.
+
+        Filters: ``operation`` (an operationId such as ``"addConversationMessage"``), ``account``
+        (the caller's dscoAccountId), ``since`` (sandbox time, inclusive), ``after`` (a ``seq`` seen
+        before), ``limit`` (keep the newest N). Notifications are not calls: see
+        :meth:`notifications`; webhook attempts: :meth:`webhook_attempts`.
+        """
+        return self._journal("request", operation, account, since, after, limit)
+
+    def webhook_attempts(
+        self,
+        *,
+        account: str | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every POST the sandbox made to an account's webhook, oldest first (same filters as events)."""
+        return self._journal("webhook", None, account, since, after, limit)
+
+    def refusals(self) -> list[str]:
+        """One readable block per call answered 400 or more since the last reset (a failing test's clue)."""
+        return [describe_refusal(event) for event in self.events() if int(event.get("status") or 0) >= 400]
+
+    def _journal(
+        self,
+        kind: str,
+        operation: str | None,
+        account: str | None,
+        since: datetime | None,
+        after: int | None,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        filters: dict[str, Any] = {"kind": kind}
+        for name, value in (("operation", operation), ("account", account), ("after", after)):
+            if value is not None:
+                filters[name] = value
+        if since is not None:
+            filters["since"] = _micros(since)
+        if limit is not None:
+            filters["limit"] = limit
         return self.control.events(filters)
 
     def notifications(self, account: str | None = None) -> list[dict[str, Any]]:
@@ -261,6 +315,17 @@ class SandboxHandle:
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         self.control.import_state(snapshot)
+
+
+def describe_refusal(event: Mapping[str, Any]) -> str:
+    """``POST /api/v3/conversation (account 1000001) -> 400`` and the sandbox's explanation, indented."""
+    who = f" (account {event['account']})" if event.get("account") else ""
+    head = f"{event.get('method')} {event.get('path')}{who} -> {event.get('status')}"
+    body = event.get("response")
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    lines = [head, *(f"    {line}" for line in text.strip().splitlines() if line.strip())]
+    lines.extend(f"    response breaks the contract: {v}" for v in event.get("violations") or [])
+    return "\n".join(lines)
 
 
 def fresh_start(control: ControlPlane, settings: Mapping[str, Any]) -> None:

@@ -22,7 +22,7 @@ says nothing about the integration being tested.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -54,6 +54,8 @@ from .scenario.transport import HttpTransport
 SCENARIO_FOLDERS_INI = "dsco_scenarios"
 SUFFIXES = (".yaml", ".yml")
 _CONTRACT_KEY = pytest.StashKey[Contract]()
+_HANDLE_KEY = pytest.StashKey[SandboxHandle]()
+REFUSALS_SECTION = "dsco-sandbox refusals"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -303,6 +305,7 @@ def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> San
     ``events()``, ``notifications()``, ``snapshot()`` / ``restore()``."""
     handle = _dsco_session.handle()
     handle.credentials = _dsco_session.prepare(handle.control, request.node)
+    request.node.stash[_HANDLE_KEY] = handle
     return handle
 
 
@@ -310,7 +313,8 @@ def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> San
 def dsco_app(_dsco_session: _Session, request: pytest.FixtureRequest) -> Any:
     """The sandbox as an in-process Flask app (no socket), reset for this test."""
     control = _dsco_session.local()
-    _dsco_session.prepare(control, request.node)
+    credentials = _dsco_session.prepare(control, request.node)
+    request.node.stash[_HANDLE_KEY] = SandboxHandle("http://in-process", control, credentials)
     return _dsco_session.app
 
 
@@ -318,3 +322,24 @@ def dsco_app(_dsco_session: _Session, request: pytest.FixtureRequest) -> Any:
 def dsco_client(dsco_app: Any) -> Any:
     """A Flask test client of ``dsco_app``."""
     return dsco_app.test_client()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the sandbox shows what the sandbox refused, and why, in its report.
+
+    ``requests`` says only ``400 Client Error: BAD REQUEST``; the sandbox's answer names the field
+    and what was expected, and that is the line an integrator needs.
+    """
+    report = yield
+    handle = item.stash.get(_HANDLE_KEY, None)
+    if handle is not None and report.when == "call" and report.failed:
+        try:
+            refusals = handle.refusals()
+        except Exception as error:  # a vanished --dsco-target must not hide the test's own failure
+            refusals = [f"(the sandbox's journal could not be read: {error})"]
+        if refusals:
+            report.sections.append((REFUSALS_SECTION, "\n".join(refusals)))
+    return report

@@ -201,3 +201,77 @@ def test_missing(dsco_sandbox):
     assert "@pytest.mark.dsco(world='nowhere.json'): cannot read " in text
     assert "a relative path is taken from the test file's folder" in text
     assert "Traceback" not in text and "pytest_plugin.py" not in text
+
+
+def test_a_failing_test_shows_what_the_sandbox_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_dsco_refusals="""
+import requests
+
+def test_my_integration(dsco_sandbox):
+    body = {"title": "Late order", "otherPartyTradingPartnerId": "aaa-bbb-ccc", "color": "red"}
+    ok = requests.post(f"{dsco_sandbox.api_url}/conversation/list", json={}, headers=dsco_sandbox.headers())
+    ok.raise_for_status()
+    bad = requests.post(f"{dsco_sandbox.api_url}/conversation", json={"title": 7},
+                        headers=dsco_sandbox.headers())
+    bad.raise_for_status()
+
+def test_a_passing_test_has_no_section(dsco_sandbox):
+    requests.post(f"{dsco_sandbox.api_url}/conversation", json={}, headers=dsco_sandbox.headers())
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    text = result.stdout.str()
+    assert "400 Client Error" in text
+    result.stdout.fnmatch_lines(
+        [
+            "*- dsco-sandbox refusals -*",
+            "POST /api/v3/conversation (account 1000001) -> 400",
+            "    title: *",
+        ]
+    )
+    assert "/conversation/list (account" not in text  # an answered call is not a refusal
+    assert text.count("dsco-sandbox refusals") == 1
+
+
+def test_events_are_api_calls_with_documented_filters(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_dsco_events="""
+import pytest, requests
+
+def create(sandbox):
+    body = {"title": "Late order", "otherPartyTradingPartnerId": "aaa-bbb-ccc",
+            "initialMessage": {"message": "Where is it?"}}
+    return requests.post(f"{sandbox.api_url}/conversation", json=body, headers=sandbox.headers(), timeout=10)
+
+def test_events(dsco_sandbox):
+    dsco_sandbox.clock.freeze()
+    create(dsco_sandbox)
+    later = dsco_sandbox.clock.advance(10)
+    create(dsco_sandbox)
+    supplier = dsco_sandbox.headers("supplier")
+    requests.post(f"{dsco_sandbox.api_url}/conversation/list", json={}, headers=supplier)
+    calls = dsco_sandbox.events()
+    assert [e["operation"] for e in calls] == ["createConversation"] * 2 + ["getConversations"]
+    assert all("status" in e for e in calls)  # notifications are not calls
+    assert len(dsco_sandbox.notifications("2000001")) == 2
+    assert len(dsco_sandbox.events(operation="createConversation", since=later)) == 1
+    assert len(dsco_sandbox.events(account="2000001")) == 1
+    assert dsco_sandbox.events(after=calls[1]["seq"]) == calls[2:]
+    assert dsco_sandbox.events(limit=1) == calls[2:]
+    assert dsco_sandbox.webhook_attempts() == []
+    with pytest.raises(TypeError, match="kind"):
+        dsco_sandbox.events(kind="notification")
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    from serve_support import start
+
+    server = start()
+    try:
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--dsco-target={server.base_url}")
+        result.assert_outcomes(passed=1)
+    finally:
+        server.stop()
