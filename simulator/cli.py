@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="load state from this file at start (when it exists); save it after every change and at exit",
     )
     serve.add_argument(
+        "--log",
+        action="store_true",
+        help="print one line per API call on standard error: method, path, account, status, duration "
+        "and the first line of a refusal",
+    )
+    serve.add_argument(
         "--admin-token",
         default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
@@ -207,7 +213,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
     from .http.app import ServerConfig, create_app
-    from .http.server import ServerUnavailable, serve, serve_granian
+    from .http.server import (
+        ServerUnavailable,
+        address_problem,
+        log_calls,
+        resolves_to_loopback,
+        serve,
+        serve_granian,
+    )
+    from .statefile import StateFile
 
     lag_min, lag_max = args.lag
     config = ServerConfig(
@@ -223,18 +237,28 @@ def _serve(args: argparse.Namespace) -> int:
         admin_token=args.admin_token,
         state_file=args.state_file,
     )
-    if not _is_loopback(args.host) and not args.admin_token:
+    problem = address_problem(args.host, args.port)
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: {problem}", file=sys.stderr)
+        return 2
+    if not (_is_loopback(args.host) or resolves_to_loopback(args.host)) and not args.admin_token:
         print(
             f"dsco-sandbox: refusing to serve on {args.host}: the control plane (/_sandbox) could then be "
             "reached by anyone on the network; pass --admin-token TOKEN to require a token for it",
             file=sys.stderr,
         )
         return 2
+    problem = StateFile(args.state_file).problem() if args.state_file else None
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: --state-file {problem}", file=sys.stderr)
+        return 2
     try:
         app = create_app(config)
     except WorldFileError as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
+    if args.log:
+        log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     if args.server == "waitress":
         return serve(app, host=args.host, port=args.port, threads=args.threads or 8)
     try:
