@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .contract import Contract
-from .contract_diff import diff_specs, format_report, load_spec
+from .contract_diff import diff_specs, format_report, read_openapi
 from .domain.config import SandboxConfig
 from .resources import data_dir
 
@@ -191,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-examples", type=_positive_int, default=50, help="examples per operation (default: %(default)s)"
     )
     conformance.add_argument("--no-stateful", action="store_true", help="skip the phase that follows links")
+    conformance.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the generated requests, to repeat a run exactly (default: a new one, printed)",
+    )
     return parser
 
 
@@ -365,6 +370,7 @@ def _contract_test(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
         stateful=not args.no_stateful,
         out=sys.stdout,
+        seed=args.seed,
     )
 
 
@@ -372,8 +378,11 @@ def _contract_test(args: argparse.Namespace) -> int:
 def _contract_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ours_path = args.ours or data_dir("contracts") / "openapi.yaml"
     try:
-        ours, theirs = load_spec(ours_path), load_spec(args.spec)
-    except (OSError, ValueError) as exc:
+        ours, theirs = read_openapi(ours_path), read_openapi(args.spec)
+    except OSError as exc:
+        print(f"cannot read a document: {exc.filename}: {exc.strerror}", file=err)
+        return 2
+    except ValueError as exc:
         print(f"cannot read a document: {exc}", file=err)
         return 2
     differences = diff_specs(ours, theirs)
