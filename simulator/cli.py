@@ -122,7 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Without --target each scenario gets a fresh in-process sandbox. Exit 0 when all pass, 1 when "
         "any fails, 2 when a file cannot be loaded (nothing is sent then).",
     )
-    replay.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
+    replay.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="scenario files or folders; with --builtin, names from `dsco-sandbox scenario list` (none: all)",
+    )
+    replay.add_argument(
+        "--builtin",
+        action="store_true",
+        help="run the scenarios shipped with dsco-sandbox (no checkout needed)",
+    )
     replay.add_argument(
         "--target", help="base URL of a server to run against (a sandbox, or the vendor's API)"
     )
@@ -156,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write NAME.yaml, a commented starter scenario showing every feature of the format.",
     )
     new.add_argument("name", metavar="NAME")
+    scenario_commands.add_parser(
+        "list",
+        help="list the scenarios shipped with dsco-sandbox",
+        description="List the scenarios shipped with dsco-sandbox, by the name `replay --builtin NAME` "
+        "takes, with their titles, and say where the installed files are.",
+    )
     new.add_argument(
         "--dir", type=Path, default=Path("scenarios"), help="folder to write to (default: %(default)s)"
     )
@@ -208,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         return _replay(args)
     if args.command == "scenario":
-        return _new_scenario(args)
+        return _list_scenarios() if args.scenario_command == "list" else _new_scenario(args)
     if args.contract_command == "test":
         return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
@@ -334,7 +350,8 @@ def _validate(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO)
 
 # --- scenarios ---------------------------------------------------------------------------------
 def _replay(args: argparse.Namespace) -> int:
-    from .scenario.replay import merge_credentials, read_credentials, replay_main
+    from .scenario.loader import ScenarioError
+    from .scenario.replay import builtin_scenarios, merge_credentials, read_credentials, replay_main
 
     try:
         base = read_credentials(args.credentials) if args.credentials else {}
@@ -342,9 +359,28 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
+    paths: list[str | Path] = list(args.paths)
+    if args.builtin:
+        try:
+            paths = list(builtin_scenarios(args.paths))
+        except ScenarioError as error:
+            print("\n".join(f"dsco-sandbox: {problem}" for problem in error.problems), file=sys.stderr)
+            return 2
+    elif not paths:
+        print(
+            "dsco-sandbox replay: name scenario files or folders, or --builtin for the shipped ones",
+            file=sys.stderr,
+        )
+        return 2
     return replay_main(
-        args.paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
+        paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
     )
+
+
+def _list_scenarios() -> int:
+    from .scenario.replay import list_builtin
+
+    return list_builtin(sys.stdout)
 
 
 def _new_scenario(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from flask import Flask
 from ..contract import Contract
 from ..domain.config import SandboxConfig
 from ..http.app import ServerConfig, create_app
+from ..resources import data_dir
 from .loader import ScenarioError, load_directory, load_scenario
 from .model import Scenario, ScenarioResult
 from .report import format_result, starter_scenario, write_junit_xml
@@ -111,6 +112,43 @@ def replay_main(
     passed = sum(1 for result in results if result.passed)
     print(f"{passed} of {len(results)} scenario(s) passed", file=out)
     return 0 if passed == len(results) else 1
+
+
+def builtin_scenarios(names: Sequence[str] = ()) -> list[Path]:
+    """The scenario files shipped with the package (all of them, or those ``names`` name).
+
+    A name is a file's path inside the shipped folder, with or without its suffix, as
+    ``dsco-sandbox scenario list`` shows it (``late-order-loop``, ``errors/401-unauthorized``).
+    They come with the wheel, so an installed sandbox can replay them without a checkout.
+    """
+    folder = data_dir("scenarios")
+    shipped = {_builtin_name(path, folder): path for path in load_directory([folder])}
+    if not names:
+        return list(shipped.values())
+    unknown = [name for name in names if name.removesuffix(".yaml").removesuffix(".yml") not in shipped]
+    if unknown:
+        raise ScenarioError(
+            [f"{name}: no such shipped scenario (see `dsco-sandbox scenario list`)" for name in unknown]
+        )
+    return [shipped[name.removesuffix(".yaml").removesuffix(".yml")] for name in names]
+
+
+def list_builtin(out: TextIO, contract: Contract | None = None) -> int:
+    """Print each shipped scenario: its name for ``replay --builtin NAME`` and its title."""
+    folder = data_dir("scenarios")
+    contract = contract or Contract()
+    for path in builtin_scenarios():
+        print(f"{_builtin_name(path, folder):<36} {load_scenario(path, contract=contract).name}", file=out)
+    print(
+        "\nrun one with `dsco-sandbox replay --builtin NAME`, all with `dsco-sandbox replay --builtin`;",
+        file=out,
+    )
+    print(f"the files are in {folder}", file=out)
+    return 0
+
+
+def _builtin_name(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).with_suffix("").as_posix()
 
 
 def new_scenario(name: str, directory: str | Path = "scenarios") -> Path:
