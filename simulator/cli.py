@@ -45,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=8765, help="port to bind, 0 for any free one (default: %(default)s)"
     )
-    serve.add_argument("--world", type=Path, help="world file to load instead of the default world")
+    serve.add_argument(
+        "--world",
+        type=Path,
+        help="world file (JSON, or YAML by its suffix) to load instead of the default world; "
+        "`dsco-sandbox world new` writes a starter",
+    )
     serve.add_argument(
         "--seed", type=int, default=0, help="seed for ids, lags and tokens (default: %(default)s)"
     )
@@ -176,6 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=Path("scenarios"), help="folder to write to (default: %(default)s)"
     )
 
+    world = commands.add_parser("world", help="work with world files", description="Work with world files.")
+    world_commands = world.add_subparsers(dest="world_command", required=True, metavar="SUBCOMMAND")
+    new_world = world_commands.add_parser(
+        "new",
+        help="write a small commented world file",
+        description="Write NAME.yaml, a small world (two accounts trading with each other, an order, an "
+        "item, an invoice) whose comments explain every part; serve it with `dsco-sandbox serve --world "
+        "NAME.yaml`. contracts/world.schema.json describes every field.",
+    )
+    new_world.add_argument("name", metavar="NAME")
+    new_world.add_argument("--dir", type=Path, default=Path("."), help="folder to write to (default: .)")
+
     contract = commands.add_parser(
         "contract", help="work with the contract", description="Work with the contract."
     )
@@ -225,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _replay(args)
     if args.command == "scenario":
         return _list_scenarios() if args.scenario_command == "list" else _new_scenario(args)
+    if args.command == "world":
+        return _new_world(args)
     if args.contract_command == "test":
         return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
@@ -392,6 +411,18 @@ def _new_scenario(args: argparse.Namespace) -> int:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}: edit it, then run `dsco-sandbox replay {path}`")
+    return 0
+
+
+def _new_world(args: argparse.Namespace) -> int:
+    from .bootstrap import new_world
+
+    try:
+        path = new_world(args.name, args.dir)
+    except (FileExistsError, OSError) as exc:
+        print(f"dsco-sandbox: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: edit it, then run `dsco-sandbox serve --world {path}`")
     return 0
 
 

@@ -21,7 +21,6 @@ says nothing about the integration being tested.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -29,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from .bootstrap import WorldFileError, read_world, world_from_document
+from .bootstrap import WorldFileError, read_world, read_world_document, world_from_document
 from .contract import Contract
 from .domain.config import SandboxConfig
 from .domain.world import World
@@ -272,20 +271,12 @@ def _marker_world(contract: Contract, item: pytest.Item, value: object) -> tuple
     given = Path(str(value))
     path = given if given.is_absolute() else item.path.parent / given
     where = f"@pytest.mark.dsco(world={str(value)!r})"
-    try:
-        document = json.loads(path.read_text("utf-8"))
-    except OSError as error:
+    if not path.is_file():
         pytest.fail(
-            f"{where}: cannot read {path} ({error.strerror}); a relative path is taken from the test "
-            "file's folder",
-            pytrace=False,
-        )
-    except json.JSONDecodeError as error:
-        pytest.fail(
-            f"{where}: {path}: line {error.lineno} column {error.colno}: malformed JSON: {error.msg}",
-            pytrace=False,
+            f"{where}: no file {path} (a relative path is taken from the test file's folder)", pytrace=False
         )
     try:
+        document = read_world_document(path)
         return document, world_from_document(contract, document, str(path))
     except WorldFileError as error:
         pytest.fail(f"{where}: the world file is refused:\n{error}", pytrace=False)

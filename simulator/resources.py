@@ -21,3 +21,8 @@ def data_dir(name: str) -> Path:
 
 def default_world_path() -> Path:
     return data_dir("fixtures") / "default-world.json"
+
+
+def starter_world_path() -> Path:
+    """The commented starter world that ``dsco-sandbox world new`` copies."""
+    return data_dir("fixtures") / "starter-world.yaml"

@@ -198,7 +198,7 @@ def test_missing(dsco_sandbox):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     text = result.stdout.str()
-    assert "@pytest.mark.dsco(world='nowhere.json'): cannot read " in text
+    assert "@pytest.mark.dsco(world='nowhere.json'): no file " in text
     assert "a relative path is taken from the test file's folder" in text
     assert "Traceback" not in text and "pytest_plugin.py" not in text
 
