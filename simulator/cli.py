@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import ipaddress
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -181,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", type=Path, default=Path("scenarios"), help="folder to write to (default: %(default)s)"
     )
 
+    examples = commands.add_parser(
+        "examples",
+        help="show or copy the example integrations",
+        description="The example retailer and supplier integrations (plain scripts using only requests) "
+        "come with the package: list where they are installed, or copy them into a folder to adapt.",
+    )
+    examples.add_argument("--copy", type=Path, metavar="DIR", help="copy them into DIR (never overwrites)")
+
     world = commands.add_parser("world", help="work with world files", description="Work with world files.")
     world_commands = world.add_subparsers(dest="world_command", required=True, metavar="SUBCOMMAND")
     new_world = world_commands.add_parser(
@@ -244,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_scenarios() if args.scenario_command == "list" else _new_scenario(args)
     if args.command == "world":
         return _new_world(args)
+    if args.command == "examples":
+        return _examples(args.copy, sys.stdout, sys.stderr)
     if args.contract_command == "test":
         return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
@@ -411,6 +423,32 @@ def _new_scenario(args: argparse.Namespace) -> int:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {path}: edit it, then run `dsco-sandbox replay {path}`")
+    return 0
+
+
+def _examples(copy_to: Path | None, out: TextIO, err: TextIO) -> int:
+    folder = data_dir("examples")
+    scripts = sorted(folder.glob("*.py"))
+    if copy_to is None:
+        for script in scripts:
+            summary = (ast.get_docstring(ast.parse(script.read_text("utf-8"))) or "").split("\n")[0]
+            print(f"{script}\n    {summary}", file=out)
+        print(
+            "copy them with `dsco-sandbox examples --copy DIR`; run one with --help for its options", file=out
+        )
+        return 0
+    taken = [copy_to / s.name for s in scripts if (copy_to / s.name).exists()]
+    if taken:
+        print(f"dsco-sandbox: {', '.join(map(str, taken))} already exist(s); nothing copied", file=err)
+        return 2
+    try:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        for script in scripts:
+            shutil.copyfile(script, copy_to / script.name)
+    except OSError as exc:
+        print(f"dsco-sandbox: cannot copy into {copy_to}: {exc.strerror}", file=err)
+        return 2
+    print(f"copied {', '.join(s.name for s in scripts)} into {copy_to}", file=out)
     return 0
 
 

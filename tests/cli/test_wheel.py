@@ -80,3 +80,10 @@ def test_the_installed_wheel_validates_from_any_directory(wheel: Path, tmp_path:
     )
     assert result.returncode == 1
     assert result.stdout.strip() == "title: 51 characters, at most 50 allowed"
+
+
+def test_the_wheel_carries_the_examples_and_the_starter_world(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "simulator/_data/examples/supplier_integration.py" in names
+    assert "simulator/_data/examples/retailer_integration.py" in names
+    assert "simulator/_data/fixtures/starter-world.yaml" in names
