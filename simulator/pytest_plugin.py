@@ -45,7 +45,7 @@ from .harness import (
 from .http.app import ServerConfig, create_app
 from .scenario.loader import ScenarioError, load_scenario
 from .scenario.model import Scenario
-from .scenario.replay import read_credentials, run_in_process
+from .scenario.replay import read_credentials, run_in_process, unreachable
 from .scenario.report import format_result
 from .scenario.runner import run_scenario
 from .scenario.transport import HttpTransport
@@ -54,6 +54,7 @@ SCENARIO_FOLDERS_INI = "dsco_scenarios"
 SUFFIXES = (".yaml", ".yml")
 _CONTRACT_KEY = pytest.StashKey[Contract]()
 _HANDLE_KEY = pytest.StashKey[SandboxHandle]()
+_TARGET_KEY = pytest.StashKey[list[str]]()
 REFUSALS_SECTION = "dsco-sandbox refusals"
 
 
@@ -177,6 +178,37 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(page_size=None, lag=None, rate_limit=None, strict=None, scroll_ttl=None, world=None): "
         "settings of the dsco-sandbox for this test",
     )
+    target: str | None = config.getoption("--dsco-target")
+    if target:
+        config.stash[_TARGET_KEY] = _check_target(target, config.getoption("--dsco-admin-token"))
+
+
+def _check_target(target: str, admin_token: str | None) -> list[str]:
+    """Ask ``--dsco-target`` once before any test (one line if nothing answers), and say what the
+    run will change there: a shared sandbox is prepared for every test, and nothing is undone."""
+    transport = HttpTransport(target, admin_token=admin_token, timeout=10)
+    try:
+        problem = unreachable(transport)
+        if problem is not None:
+            raise pytest.UsageError(f"--dsco-target: {problem}; no test was run")
+        if not transport.has_control_plane:
+            return [
+                f"dsco-sandbox: --dsco-target {target} has no sandbox control plane: scenario files run "
+                "their API steps there (control steps skipped); the dsco_sandbox fixture cannot prepare it"
+            ]
+        return [
+            f"dsco-sandbox: --dsco-target {target} is changed for everyone using it: before each test using "
+            "dsco_sandbox, all its conversations, messages, journal and notifications are wiped, its faults "
+            "cleared, its settings set for the test (rate limit off unless a marker turns it on) and its "
+            "clock put back on wall time; scenario files may also wipe it and move its clock. Nothing is "
+            "undone at the end."
+        ]
+    finally:
+        transport.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    return config.stash.get(_TARGET_KEY, None)
 
 
 class _Session:
