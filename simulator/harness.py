@@ -37,7 +37,26 @@ class BackgroundServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.close()
+        """Stop serving, first closing connections that clients still hold open.
+
+        waitress serves until its last connection closes, and a failed test's traceback keeps its
+        responses (and their keep-alive connections) alive: without this, a session with a failed
+        test ended in a 5-second wait. The connections are closed by the server's own thread
+        (through its trigger), never from this one while it polls them.
+        """
+        server: Any = self._server
+        closed = threading.Event()
+
+        def close_everything() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.handle_close()
+            server.close()  # the listening socket and the trigger: the loop then has nothing left
+            closed.set()
+
+        server.trigger.pull_trigger(close_everything)
+        if not closed.wait(timeout=2):  # the loop is not running: close from here
+            server.close()
         self._thread.join(timeout=5)
 
 

@@ -225,6 +225,7 @@ class _Session:
         self.baseline: dict[str, Any] | None = None
         self.world_changed = False
         self.credentials: dict[str, Credentials] | None = None
+        self.remote: HttpControl | None = None
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -242,10 +243,9 @@ class _Session:
 
     def handle(self) -> SandboxHandle:
         if self.target:
-            control: ControlPlane = HttpControl(
-                self.target, self.pytest_config.getoption("--dsco-admin-token")
-            )
-            return SandboxHandle(self.target, control, {})
+            if self.remote is None:  # one connection pool for the session, closed at its end
+                self.remote = HttpControl(self.target, self.pytest_config.getoption("--dsco-admin-token"))
+            return SandboxHandle(self.target, self.remote, {})
         local = self.local()
         if self.server is None:
             self.server = BackgroundServer(self.app)
@@ -289,6 +289,8 @@ class _Session:
         return self.credentials
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.session.close()
         if self.server is not None:
             self.server.stop()
 
