@@ -144,4 +144,4 @@ def test_the_log_line_of_a_token_refusal_is_its_description() -> None:
     body = JsonText(json.dumps({"error": "invalid_client", "error_description": "unknown client_id 'x'"}))
     details = {"method": "POST", "path": "/api/v3/oauth2/token", "status": 401, "durationMs": 1.3}
     entry = JournalEntry(1, 0, "request", None, "getAccessToken", {**details, "response": body})
-    assert call_line(entry) == "POST /api/v3/oauth2/token - 401 1.2ms  unknown client_id 'x'"
+    assert call_line(entry) == "POST /api/v3/oauth2/token - 401 1.3ms  unknown client_id 'x'"
