@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Flags for serve go in ARGS: make serve ARGS="--page-size 3 --log"
 serve: $(STAMP)
-	$(BIN)/dsco-sandbox serve
+	$(BIN)/dsco-sandbox serve $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,6 +20,9 @@ COMMANDS = (
     ("validate",),
     ("replay",),
     ("scenario", "new"),
+    ("scenario", "list"),
+    ("world", "new"),
+    ("examples",),
     ("contract", "diff"),
     ("contract", "test"),
 )

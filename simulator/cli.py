@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import ipaddress
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any, TextIO
 from . import __version__
 from .contract import Contract
 from .contract_deviations import DEVIATIONS_FILE, format_review, load_deviations, review
-from .contract_diff import diff_specs, load_spec
+from .contract_diff import diff_specs, read_openapi
 from .domain.config import SandboxConfig
 from .resources import data_dir
 
@@ -47,7 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, default=8765, help="port to bind, 0 for any free one (default: %(default)s)"
     )
-    serve.add_argument("--world", type=Path, help="world file to load instead of the default world")
+    serve.add_argument(
+        "--world",
+        type=Path,
+        help="world file (JSON, or YAML by its suffix) to load instead of the default world; "
+        "`dsco-sandbox world new` writes a starter",
+    )
     serve.add_argument(
         "--seed", type=int, default=0, help="seed for ids, lags and tokens (default: %(default)s)"
     )
@@ -90,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="load state from this file at start (when it exists); save it after every change and at exit",
     )
     serve.add_argument(
+        "--log",
+        action="store_true",
+        help="print one line per API call on standard error: method, path, account, status, duration "
+        "and the first line of a refusal",
+    )
+    serve.add_argument(
         "--admin-token",
         default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
@@ -118,7 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Without --target each scenario gets a fresh in-process sandbox. Exit 0 when all pass, 1 when "
         "any fails, 2 when a file cannot be loaded (nothing is sent then).",
     )
-    replay.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
+    replay.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="scenario files or folders; with --builtin, names from `dsco-sandbox scenario list` (none: all)",
+    )
+    replay.add_argument(
+        "--builtin",
+        action="store_true",
+        help="run the scenarios shipped with dsco-sandbox (no checkout needed)",
+    )
     replay.add_argument(
         "--target", help="base URL of a server to run against (a sandbox, or the vendor's API)"
     )
@@ -152,9 +175,35 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write NAME.yaml, a commented starter scenario showing every feature of the format.",
     )
     new.add_argument("name", metavar="NAME")
+    scenario_commands.add_parser(
+        "list",
+        help="list the scenarios shipped with dsco-sandbox",
+        description="List the scenarios shipped with dsco-sandbox, by the name `replay --builtin NAME` "
+        "takes, with their titles, and say where the installed files are.",
+    )
     new.add_argument(
         "--dir", type=Path, default=Path("scenarios"), help="folder to write to (default: %(default)s)"
     )
+
+    examples = commands.add_parser(
+        "examples",
+        help="show or copy the example integrations",
+        description="The example retailer and supplier integrations (plain scripts using only requests) "
+        "come with the package: list where they are installed, or copy them into a folder to adapt.",
+    )
+    examples.add_argument("--copy", type=Path, metavar="DIR", help="copy them into DIR (never overwrites)")
+
+    world = commands.add_parser("world", help="work with world files", description="Work with world files.")
+    world_commands = world.add_subparsers(dest="world_command", required=True, metavar="SUBCOMMAND")
+    new_world = world_commands.add_parser(
+        "new",
+        help="write a small commented world file",
+        description="Write NAME.yaml, a small world (two accounts trading with each other, an order, an "
+        "item, an invoice) whose comments explain every part; serve it with `dsco-sandbox serve --world "
+        "NAME.yaml`. contracts/world.schema.json describes every field.",
+    )
+    new_world.add_argument("name", metavar="NAME")
+    new_world.add_argument("--dir", type=Path, default=Path("."), help="folder to write to (default: .)")
 
     contract = commands.add_parser(
         "contract", help="work with the contract", description="Work with the contract."
@@ -190,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-examples", type=_positive_int, default=50, help="examples per operation (default: %(default)s)"
     )
     conformance.add_argument("--no-stateful", action="store_true", help="skip the phase that follows links")
+    conformance.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the generated requests, to repeat a run exactly (default: a new one, printed)",
+    )
     return parser
 
 
@@ -202,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay":
         return _replay(args)
     if args.command == "scenario":
-        return _new_scenario(args)
+        return _list_scenarios() if args.scenario_command == "list" else _new_scenario(args)
+    if args.command == "world":
+        return _new_world(args)
+    if args.command == "examples":
+        return _examples(args.copy, sys.stdout, sys.stderr)
     if args.contract_command == "test":
         return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
@@ -212,7 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
     from .http.app import ServerConfig, create_app
-    from .http.server import ServerUnavailable, serve, serve_granian
+    from .http.server import (
+        ServerUnavailable,
+        address_problem,
+        log_calls,
+        resolves_to_loopback,
+        serve,
+        serve_granian,
+    )
+    from .statefile import StateFile
 
     lag_min, lag_max = args.lag
     config = ServerConfig(
@@ -228,18 +294,28 @@ def _serve(args: argparse.Namespace) -> int:
         admin_token=args.admin_token,
         state_file=args.state_file,
     )
-    if not _is_loopback(args.host) and not args.admin_token:
+    problem = address_problem(args.host, args.port)
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: {problem}", file=sys.stderr)
+        return 2
+    if not (_is_loopback(args.host) or resolves_to_loopback(args.host)) and not args.admin_token:
         print(
             f"dsco-sandbox: refusing to serve on {args.host}: the control plane (/_sandbox) could then be "
             "reached by anyone on the network; pass --admin-token TOKEN to require a token for it",
             file=sys.stderr,
         )
         return 2
+    problem = StateFile(args.state_file).problem() if args.state_file else None
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: --state-file {problem}", file=sys.stderr)
+        return 2
     try:
         app = create_app(config)
     except WorldFileError as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
+    if args.log:
+        log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     if args.server == "waitress":
         return serve(app, host=args.host, port=args.port, threads=args.threads or 8)
     try:
@@ -310,7 +386,8 @@ def _validate(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO)
 
 # --- scenarios ---------------------------------------------------------------------------------
 def _replay(args: argparse.Namespace) -> int:
-    from .scenario.replay import merge_credentials, read_credentials, replay_main
+    from .scenario.loader import ScenarioError
+    from .scenario.replay import builtin_scenarios, merge_credentials, read_credentials, replay_main
 
     try:
         base = read_credentials(args.credentials) if args.credentials else {}
@@ -318,9 +395,28 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
+    paths: list[str | Path] = list(args.paths)
+    if args.builtin:
+        try:
+            paths = list(builtin_scenarios(args.paths))
+        except ScenarioError as error:
+            print("\n".join(f"dsco-sandbox: {problem}" for problem in error.problems), file=sys.stderr)
+            return 2
+    elif not paths:
+        print(
+            "dsco-sandbox replay: name scenario files or folders, or --builtin for the shipped ones",
+            file=sys.stderr,
+        )
+        return 2
     return replay_main(
-        args.paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
+        paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
     )
+
+
+def _list_scenarios() -> int:
+    from .scenario.replay import list_builtin
+
+    return list_builtin(sys.stdout)
 
 
 def _new_scenario(args: argparse.Namespace) -> int:
@@ -335,6 +431,44 @@ def _new_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def _examples(copy_to: Path | None, out: TextIO, err: TextIO) -> int:
+    folder = data_dir("examples")
+    scripts = sorted(folder.glob("*.py"))
+    if copy_to is None:
+        for script in scripts:
+            summary = (ast.get_docstring(ast.parse(script.read_text("utf-8"))) or "").split("\n")[0]
+            print(f"{script}\n    {summary}", file=out)
+        print(
+            "copy them with `dsco-sandbox examples --copy DIR`; run one with --help for its options", file=out
+        )
+        return 0
+    taken = [copy_to / s.name for s in scripts if (copy_to / s.name).exists()]
+    if taken:
+        print(f"dsco-sandbox: {', '.join(map(str, taken))} already exist(s); nothing copied", file=err)
+        return 2
+    try:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        for script in scripts:
+            shutil.copyfile(script, copy_to / script.name)
+    except OSError as exc:
+        print(f"dsco-sandbox: cannot copy into {copy_to}: {exc.strerror}", file=err)
+        return 2
+    print(f"copied {', '.join(s.name for s in scripts)} into {copy_to}", file=out)
+    return 0
+
+
+def _new_world(args: argparse.Namespace) -> int:
+    from .bootstrap import new_world
+
+    try:
+        path = new_world(args.name, args.dir)
+    except (FileExistsError, OSError) as exc:
+        print(f"dsco-sandbox: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: edit it, then run `dsco-sandbox serve --world {path}`")
+    return 0
+
+
 def _contract_test(args: argparse.Namespace) -> int:
     from .conformance import run_conformance
 
@@ -346,6 +480,7 @@ def _contract_test(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
         stateful=not args.no_stateful,
         out=sys.stdout,
+        seed=args.seed,
     )
 
 
@@ -353,8 +488,11 @@ def _contract_test(args: argparse.Namespace) -> int:
 def _contract_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ours_path = args.ours or data_dir("contracts") / "openapi.yaml"
     try:
-        ours, theirs = load_spec(ours_path), load_spec(args.spec)
-    except (OSError, ValueError) as exc:
+        ours, theirs = read_openapi(ours_path), read_openapi(args.spec)
+    except OSError as exc:
+        print(f"cannot read a document: {exc.filename}: {exc.strerror}", file=err)
+        return 2
+    except ValueError as exc:
         print(f"cannot read a document: {exc}", file=err)
         return 2
     try:

@@ -42,7 +42,7 @@ EXCLUDED_CHECKS = ("positive_data_acceptance",)
 schema-valid body names trading partners, orders, conversations or reference ids that do not exist,
 so a 400 naming the unknown id is the right answer, not a failure.
 """
-INSTALL_HINT = "pip install 'dsco-sandbox[test]'"
+INSTALL_HINT = "pip install 'dsco-sandbox[contract]'"
 _TESTING_PHASES = frozenset({"examples", "coverage", "fuzzing", "stateful"})
 _TIMEOUT = 10.0
 
@@ -66,7 +66,12 @@ def _schemathesis() -> Any:
 
 
 def load_contract(
-    *, token: str | None, max_examples: int, stateful: bool, base_url: str | None = None
+    *,
+    token: str | None,
+    max_examples: int,
+    stateful: bool,
+    base_url: str | None = None,
+    seed: int | None = None,
 ) -> BaseSchema:
     """The contract as a Schemathesis schema, configured for a conformance run.
 
@@ -81,6 +86,8 @@ def load_contract(
         "phases": {"stateful": {"enabled": stateful}},
         "request-timeout": _TIMEOUT,
     }
+    if seed is not None:
+        settings["seed"] = seed
     if token is not None:
         settings["auth"] = {"openapi": {"DscoAuth": {"bearer": token}}}
     config = schemathesis.Config.from_dict(settings)
@@ -152,6 +159,7 @@ def run_conformance(
     max_examples: int,
     stateful: bool,
     out: TextIO,
+    seed: int | None = None,
 ) -> int:
     """Check the server at ``target`` against the contract; print a summary; return the exit code."""
     try:
@@ -177,7 +185,9 @@ def run_conformance(
     print(f"  checks:  all but {', '.join(EXCLUDED_CHECKS)} (schema-valid bodies name unknown ids)", file=out)
     phases = "examples, coverage, fuzzing" + (", stateful (links)" if stateful else "")
     print(f"  budget:  {max_examples} random examples per operation; phases: {phases}", file=out)
-    schema = load_contract(token=token, max_examples=max_examples, stateful=stateful, base_url=where.api)
+    schema = load_contract(
+        token=token, max_examples=max_examples, stateful=stateful, base_url=where.api, seed=seed
+    )
     print(f"  seed:    {schema.config.seed}", file=out, flush=True)
     return _execute(schema, where, out)
 

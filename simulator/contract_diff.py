@@ -540,3 +540,34 @@ def format_report(differences: Sequence[Difference]) -> str:
     for operation_differences in by_operation.values():
         lines.extend(f"  {difference}" for difference in operation_differences)
     return "\n".join(lines)
+
+
+def read_openapi(path: Path | str) -> dict[str, Any]:
+    """:func:`load_spec` for a document a user names: any way it cannot be read becomes one line.
+
+    Raises ``ValueError`` (or ``OSError``) whose message names the file and what is wrong: YAML
+    that does not parse (with its line and column, not the parser's stack), or a document that is
+    not an OpenAPI one at all, which would otherwise be compared as an API with no operations.
+    """
+    source = Path(path)
+    try:
+        spec = load_spec(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ValueError(f"{source}: {where}malformed YAML: {problem}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{source}: line {error.lineno} column {error.colno}: malformed JSON: {error.msg}"
+        ) from None
+    version = spec.get("openapi")
+    if (
+        not isinstance(version, str)
+        or not version.startswith("3.")
+        or not isinstance(spec.get("paths"), dict)
+    ):
+        raise ValueError(
+            f"{source}: not an OpenAPI 3 document (expected an 'openapi: 3.x' version and a 'paths' mapping)"
+        )
+    return spec

@@ -8,6 +8,7 @@ microseconds instead of HTTP round trips) or behind a URL (``--dsco-target``, th
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,7 +37,26 @@ class BackgroundServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.close()
+        """Stop serving, first closing connections that clients still hold open.
+
+        waitress serves until its last connection closes, and a failed test's traceback keeps its
+        responses (and their keep-alive connections) alive: without this, a session with a failed
+        test ended in a 5-second wait. The connections are closed by the server's own thread
+        (through its trigger), never from this one while it polls them.
+        """
+        server: Any = self._server
+        closed = threading.Event()
+
+        def close_everything() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.handle_close()
+            server.close()  # the listening socket and the trigger: the loop then has nothing left
+            closed.set()
+
+        server.trigger.pull_trigger(close_everything)
+        if not closed.wait(timeout=2):  # the loop is not running: close from here
+            server.close()
         self._thread.join(timeout=5)
 
 
@@ -67,6 +87,10 @@ def credentials_of(world: World) -> dict[str, Credentials]:
                 account.id, role, account.name, account.client_id, account.client_secret, account.legacy_token
             )
     return found
+
+
+class UnknownRole(LookupError):
+    """A role the world in force has no account for; the message lists the roles it has."""
 
 
 class ControlPlane(Protocol):
@@ -152,7 +176,10 @@ class HttpControl:
         self._call("PUT", "/state", json=document)
 
     def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = self._call("GET", "/events", params=dict(filters))["events"]
+        params = dict(filters)
+        if isinstance(params.get("since"), int):  # sandbox time in microseconds, as LocalControl takes it
+            params["since"] = format_rfc3339(params["since"])
+        events: list[dict[str, Any]] = self._call("GET", "/events", params=params)["events"]
         return events
 
     def notifications(self, account: str | None) -> list[dict[str, Any]]:
@@ -199,14 +226,25 @@ class SandboxHandle:
 
     def __getattr__(self, role: str) -> Credentials:
         """``handle.retailer``, ``handle.supplier2``...: the credentials of that role."""
+        if role.startswith("__"):  # copy, pickle and friends probe for dunders
+            raise AttributeError(role)
         try:
-            return self.__dict__["credentials"][role]  # type: ignore[no-any-return]
-        except KeyError:
-            raise AttributeError(role) from None
+            return self.who(role)
+        except UnknownRole as error:
+            raise AttributeError(str(error)) from None
+
+    def who(self, role: str) -> Credentials:
+        """The credentials of ``role`` in the world in force; an unknown role names the known ones."""
+        found: dict[str, Credentials] = self.__dict__["credentials"]
+        if role not in found:
+            raise UnknownRole(
+                f"no role {role!r} in this sandbox's world; it has: {', '.join(found) or 'no accounts'}"
+            )
+        return found[role]
 
     def token(self, role: str = "retailer") -> str:
         """A fresh OAuth2 access token for ``role``."""
-        who = self.credentials[role]
+        who = self.who(role)
         response = requests.post(
             f"{self.api_url}/oauth2/token",
             data={
@@ -221,7 +259,7 @@ class SandboxHandle:
 
     def headers(self, role: str = "retailer") -> dict[str, str]:
         """Authorization headers using ``role``'s legacy token (no token round trip)."""
-        return {"Authorization": f"bearer {self.credentials[role].legacy_token}"}
+        return {"Authorization": f"bearer {self.who(role).legacy_token}"}
 
     def reset(self) -> None:
         self.control.reset()
@@ -235,7 +273,57 @@ class SandboxHandle:
         faults: dict[str, Any] = self.control.config({"faults": rules})["faults"]
         return faults
 
-    def events(self, **filters: Any) -> list[dict[str, Any]]:
+    def events(
+        self,
+        *,
+        operation: str | None = None,
+        account: str | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The API calls the sandbox answered, oldest first: each with ``method``, ``path``,
+        ``status``, ``durationMs``, ``request``, ``response`` and ``violations``.
+
+        Filters: ``operation`` (an operationId such as ``"addConversationMessage"``), ``account``
+        (the caller's dscoAccountId), ``since`` (sandbox time, inclusive), ``after`` (a ``seq`` seen
+        before), ``limit`` (keep the newest N). Notifications are not calls: see
+        :meth:`notifications`; webhook attempts: :meth:`webhook_attempts`.
+        """
+        return self._journal("request", operation, account, since, after, limit)
+
+    def webhook_attempts(
+        self,
+        *,
+        account: str | None = None,
+        since: datetime | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every POST the sandbox made to an account's webhook, oldest first (same filters as events)."""
+        return self._journal("webhook", None, account, since, after, limit)
+
+    def refusals(self) -> list[str]:
+        """One readable block per call answered 400 or more since the last reset (a failing test's clue)."""
+        return [describe_refusal(event) for event in self.events() if int(event.get("status") or 0) >= 400]
+
+    def _journal(
+        self,
+        kind: str,
+        operation: str | None,
+        account: str | None,
+        since: datetime | None,
+        after: int | None,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        filters: dict[str, Any] = {"kind": kind}
+        for name, value in (("operation", operation), ("account", account), ("after", after)):
+            if value is not None:
+                filters[name] = value
+        if since is not None:
+            filters["since"] = _micros(since)
+        if limit is not None:
+            filters["limit"] = limit
         return self.control.events(filters)
 
     def notifications(self, account: str | None = None) -> list[dict[str, Any]]:
@@ -246,6 +334,17 @@ class SandboxHandle:
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         self.control.import_state(snapshot)
+
+
+def describe_refusal(event: Mapping[str, Any]) -> str:
+    """``POST /api/v3/conversation (account 1000001) -> 400`` and the sandbox's explanation, indented."""
+    who = f" (account {event['account']})" if event.get("account") else ""
+    head = f"{event.get('method')} {event.get('path')}{who} -> {event.get('status')}"
+    body = event.get("response")
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    lines = [head, *(f"    {line}" for line in text.strip().splitlines() if line.strip())]
+    lines.extend(f"    response breaks the contract: {v}" for v in event.get("violations") or [])
+    return "\n".join(lines)
 
 
 def fresh_start(control: ControlPlane, settings: Mapping[str, Any]) -> None:

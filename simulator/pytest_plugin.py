@@ -5,9 +5,14 @@ Wiring only; the machinery lives in :mod:`simulator.harness` and :mod:`simulator
 Fixtures: ``dsco_sandbox`` (a real sandbox on a free loopback port, started once per session and
 reset before every test; or ``--dsco-target URL``), ``dsco_app`` / ``dsco_client`` (the same sandbox
 in-process, no socket). ``@pytest.mark.dsco(page_size=3, lag=(0, 0), rate_limit=True, strict=True,
-world="my-world.json")`` adjusts one test; the rate limit is off unless a test turns it on.
+world="my-world.json")`` adjusts one test (a relative world path is taken from the test file's
+folder, and the handle's roles become that world's accounts); the rate limit is off unless a test
+turns it on.
 
-Scenario files: every ``*.yaml`` / ``*.yml`` file inside a folder named ``scenarios`` becomes one test
+Scenario files are opt-in: the ini option ``dsco_scenarios`` names the folders (relative to the ini
+file) whose ``*.yaml`` / ``*.yml`` files are scenarios. Installing the package must not turn some
+unrelated ``scenarios/load-test.yaml`` of the user's own project into a collection error. Each
+scenario file in those folders (or named on the command line from inside them) becomes one test
 that runs the scenario in a fresh in-process sandbox (its world and seed, rate limit off unless its
 config turns it on), or against ``--dsco-target URL``. A failure shows the scenario report (the step,
 the request, the expectation, the answer and the diff) instead of a traceback into the runner, which
@@ -16,20 +21,21 @@ says nothing about the integration being tested.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from .bootstrap import read_world
+from .bootstrap import WorldFileError, read_world, read_world_document, world_from_document
 from .contract import Contract
 from .domain.config import SandboxConfig
+from .domain.world import World
 from .harness import (
     BackgroundServer,
     ControlPlane,
+    Credentials,
     HttpControl,
     LocalControl,
     SandboxHandle,
@@ -39,17 +45,27 @@ from .harness import (
 from .http.app import ServerConfig, create_app
 from .scenario.loader import ScenarioError, load_scenario
 from .scenario.model import Scenario
-from .scenario.replay import read_credentials, run_in_process
+from .scenario.replay import read_credentials, run_in_process, unreachable
 from .scenario.report import format_result
 from .scenario.runner import run_scenario
 from .scenario.transport import HttpTransport
 
-SCENARIO_FOLDER = "scenarios"
+SCENARIO_FOLDERS_INI = "dsco_scenarios"
 SUFFIXES = (".yaml", ".yml")
 _CONTRACT_KEY = pytest.StashKey[Contract]()
+_HANDLE_KEY = pytest.StashKey[SandboxHandle]()
+_TARGET_KEY = pytest.StashKey[list[str]]()
+REFUSALS_SECTION = "dsco-sandbox refusals"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        SCENARIO_FOLDERS_INI,
+        type="paths",
+        default=[],
+        help="folders (relative to the ini file) whose *.yaml / *.yml files are dsco-sandbox scenarios, "
+        "each run as a test; none unless named",
+    )
     group = parser.getgroup("dsco-sandbox", "dsco-sandbox scenario files")
     group.addoption(
         "--dsco-target",
@@ -72,19 +88,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFile | None:
-    if file_path.suffix in SUFFIXES and _in_scenario_folder(file_path, parent.config.rootpath):
+    if file_path.suffix in SUFFIXES and _in_scenario_folder(file_path, parent.config):
         found: ScenarioFile = ScenarioFile.from_parent(parent, path=file_path)
         return found
     return None
 
 
-def _in_scenario_folder(path: Path, root: Path) -> bool:
-    """Whether a folder named ``scenarios`` holds the file (counting from the rootdir when inside it)."""
-    try:
-        folders = path.resolve().relative_to(root.resolve()).parts[:-1]
-    except ValueError:
-        folders = path.resolve().parts[:-1]
-    return SCENARIO_FOLDER in folders
+def _in_scenario_folder(path: Path, config: pytest.Config) -> bool:
+    """Whether one of the folders named by the ``dsco_scenarios`` ini option holds the file."""
+    folders: list[Path] = config.getini(SCENARIO_FOLDERS_INI)
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(folder.resolve()) for folder in folders)
 
 
 class ScenarioFailed(Exception):
@@ -164,6 +178,37 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(page_size=None, lag=None, rate_limit=None, strict=None, scroll_ttl=None, world=None): "
         "settings of the dsco-sandbox for this test",
     )
+    target: str | None = config.getoption("--dsco-target")
+    if target:
+        config.stash[_TARGET_KEY] = _check_target(target, config.getoption("--dsco-admin-token"))
+
+
+def _check_target(target: str, admin_token: str | None) -> list[str]:
+    """Ask ``--dsco-target`` once before any test (one line if nothing answers), and say what the
+    run will change there: a shared sandbox is prepared for every test, and nothing is undone."""
+    transport = HttpTransport(target, admin_token=admin_token, timeout=10)
+    try:
+        problem = unreachable(transport)
+        if problem is not None:
+            raise pytest.UsageError(f"--dsco-target: {problem}; no test was run")
+        if not transport.has_control_plane:
+            return [
+                f"dsco-sandbox: --dsco-target {target} has no sandbox control plane: scenario files run "
+                "their API steps there (control steps skipped); the dsco_sandbox fixture cannot prepare it"
+            ]
+        return [
+            f"dsco-sandbox: --dsco-target {target} is changed for everyone using it: before each test using "
+            "dsco_sandbox, all its conversations, messages, journal and notifications are wiped, its faults "
+            "cleared, its settings set for the test (rate limit off unless a marker turns it on) and its "
+            "clock put back on wall time; scenario files may also wipe it and move its clock. Nothing is "
+            "undone at the end."
+        ]
+    finally:
+        transport.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    return config.stash.get(_TARGET_KEY, None)
 
 
 class _Session:
@@ -179,6 +224,8 @@ class _Session:
         self.server: BackgroundServer | None = None
         self.baseline: dict[str, Any] | None = None
         self.world_changed = False
+        self.credentials: dict[str, Credentials] | None = None
+        self.remote: HttpControl | None = None
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -196,45 +243,77 @@ class _Session:
 
     def handle(self) -> SandboxHandle:
         if self.target:
-            control: ControlPlane = HttpControl(
-                self.target, self.pytest_config.getoption("--dsco-admin-token")
-            )
-            return SandboxHandle(
-                self.target, control, credentials_of(read_world(self.contract, self.world_path))
-            )
+            if self.remote is None:  # one connection pool for the session, closed at its end
+                self.remote = HttpControl(self.target, self.pytest_config.getoption("--dsco-admin-token"))
+            return SandboxHandle(self.target, self.remote, {})
         local = self.local()
         if self.server is None:
             self.server = BackgroundServer(self.app)
-        return SandboxHandle(self.server.base_url, local, credentials_of(local.sandbox.world))
+        return SandboxHandle(self.server.base_url, local, {})
 
-    def prepare(self, control: ControlPlane, item: pytest.Item) -> None:
-        """Reset before a test and apply its marker; a test that swapped the world gets it back."""
+    def prepare(self, control: ControlPlane, item: pytest.Item) -> dict[str, Credentials]:
+        """Reset before a test and apply its marker; a test that swapped the world gets it back.
+
+        Returns the credentials of the world now in force, so that ``dsco_sandbox.retailer`` and
+        ``token("retailer")`` name the marker's world's accounts rather than the session's.
+        """
         marker = item.get_closest_marker(MARKER)
         options = dict(marker.kwargs) if marker else {}
         settings: dict[str, Any] = {"rateLimit": {"enabled": False}}
-        if self.baseline is not None:
+        if self.baseline is not None and not self.target:
             baseline = self.baseline["config"]
             settings = {k: v for k, v in baseline.items() if k not in ("faults", "seed")}
         for name, value in options.items():
             if name in _MARKER_SETTINGS:
                 settings.update(_MARKER_SETTINGS[name](value))
-        world = options.get("world")
-        if self.baseline is not None and (world or self.world_changed):
+        world = _marker_world(self.contract, item, options["world"]) if options.get("world") else None
+        if world or self.world_changed:
+            if self.baseline is None:  # a --dsco-target: its own state is the one to come back to
+                self.baseline = control.export_state()
             state = dict(self.baseline)
             if world:
-                path = Path(str(world))
-                state["world"] = _read_json(path if path.is_absolute() else item.path.parent / path)
+                state["world"] = world[0]
             control.import_state(state)
-            self.world_changed = bool(world)
+            self.world_changed = world is not None
         fresh_start(control, settings)
+        if world:
+            return credentials_of(world[1])
+        return self.session_credentials(control)
+
+    def session_credentials(self, control: ControlPlane) -> dict[str, Credentials]:
+        """The accounts of the session's world (``--dsco-world``, the default world, or the target's)."""
+        if isinstance(control, LocalControl):
+            return credentials_of(control.sandbox.world)
+        if self.credentials is None:
+            self.credentials = credentials_of(read_world(self.contract, self.world_path))
+        return self.credentials
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.session.close()
         if self.server is not None:
             self.server.stop()
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text("utf-8"))
+def _marker_world(contract: Contract, item: pytest.Item, value: object) -> tuple[Any, World]:
+    """The world file a ``dsco(world=...)`` marker names, read and checked: (document, world).
+
+    A relative path is taken from the folder of the test file that carries the marker, so a test
+    and its world file can move together. A missing or broken file fails the test with one line
+    per problem instead of a traceback into the plugin.
+    """
+    given = Path(str(value))
+    path = given if given.is_absolute() else item.path.parent / given
+    where = f"@pytest.mark.dsco(world={str(value)!r})"
+    if not path.is_file():
+        pytest.fail(
+            f"{where}: no file {path} (a relative path is taken from the test file's folder)", pytrace=False
+        )
+    try:
+        document = read_world_document(path)
+        return document, world_from_document(contract, document, str(path))
+    except WorldFileError as error:
+        pytest.fail(f"{where}: the world file is refused:\n{error}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -250,7 +329,8 @@ def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> San
     credentials per role (``.retailer``, ``.supplier``...), ``clock``, ``config()``, ``faults()``,
     ``events()``, ``notifications()``, ``snapshot()`` / ``restore()``."""
     handle = _dsco_session.handle()
-    _dsco_session.prepare(handle.control, request.node)
+    handle.credentials = _dsco_session.prepare(handle.control, request.node)
+    request.node.stash[_HANDLE_KEY] = handle
     return handle
 
 
@@ -258,7 +338,8 @@ def dsco_sandbox(_dsco_session: _Session, request: pytest.FixtureRequest) -> San
 def dsco_app(_dsco_session: _Session, request: pytest.FixtureRequest) -> Any:
     """The sandbox as an in-process Flask app (no socket), reset for this test."""
     control = _dsco_session.local()
-    _dsco_session.prepare(control, request.node)
+    credentials = _dsco_session.prepare(control, request.node)
+    request.node.stash[_HANDLE_KEY] = SandboxHandle("http://in-process", control, credentials)
     return _dsco_session.app
 
 
@@ -266,3 +347,24 @@ def dsco_app(_dsco_session: _Session, request: pytest.FixtureRequest) -> Any:
 def dsco_client(dsco_app: Any) -> Any:
     """A Flask test client of ``dsco_app``."""
     return dsco_app.test_client()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the sandbox shows what the sandbox refused, and why, in its report.
+
+    ``requests`` says only ``400 Client Error: BAD REQUEST``; the sandbox's answer names the field
+    and what was expected, and that is the line an integrator needs.
+    """
+    report = yield
+    handle = item.stash.get(_HANDLE_KEY, None)
+    if handle is not None and report.when == "call" and report.failed:
+        try:
+            refusals = handle.refusals()
+        except Exception as error:  # a vanished --dsco-target must not hide the test's own failure
+            refusals = [f"(the sandbox's journal could not be read: {error})"]
+        if refusals:
+            report.sections.append((REFUSALS_SECTION, "\n".join(refusals)))
+    return report

@@ -25,6 +25,27 @@ class StateFile:
             return None
         return json.loads(text)
 
+    def problem(self) -> str | None:
+        """Why saving here would fail, checked once before serving; None when it can be saved.
+
+        Without this check a sandbox started fine and then answered 500 to every change. The
+        folder is not created: a typo in it should be reported, not silently become a new folder.
+        """
+        folder = self.path.parent
+        if not folder.is_dir():
+            return f"{self.path}: the folder {folder} does not exist; create it first"
+        if self.path.is_dir():
+            return f"{self.path}: is a folder; give the path of a file"
+        try:
+            handle, probe = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=folder)
+        except OSError as error:
+            return f"{self.path}: cannot write in {folder} ({error.strerror})"
+        os.close(handle)
+        Path(probe).unlink(missing_ok=True)
+        if self.path.exists() and not os.access(self.path, os.R_OK):
+            return f"{self.path}: cannot read the state file (permission denied)"
+        return None
+
     def write(self, document: Any) -> None:
         """Write to a temporary file beside the target, flush it to disk, then rename over it."""
         data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

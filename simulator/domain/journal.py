@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -74,6 +74,11 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._seq = 0
+        self._listeners: list[Callable[[JournalEntry], None]] = []
+
+    def listen(self, listener: Callable[[JournalEntry], None]) -> None:
+        """Call ``listener`` with every entry as it is recorded (a served sandbox's call log)."""
+        self._listeners.append(listener)
 
     @property
     def size(self) -> int:
@@ -100,7 +105,9 @@ class Journal:
             self._seq += 1
             entry = JournalEntry(self._seq, time, kind, account, operation, details)
             self._entries.append(entry)
-            return entry
+        for listener in self._listeners:
+            listener(entry)
+        return entry
 
     def entries(
         self,

@@ -131,4 +131,5 @@ def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_f
             state_file.write(sandbox.export_state())
 
     app.extensions["dsco_state_file"] = state_file
+    app.extensions["dsco_state_loaded"] = document is not None
     app.extensions["dsco_after_change"] = save

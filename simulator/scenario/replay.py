@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,13 +19,15 @@ import yaml
 from flask import Flask
 
 from ..contract import Contract
+from ..domain.clock import parse_rfc3339
 from ..domain.config import SandboxConfig
 from ..http.app import ServerConfig, create_app
+from ..resources import data_dir
 from .loader import ScenarioError, load_directory, load_scenario
 from .model import Scenario, ScenarioResult
 from .report import format_result, starter_scenario, write_junit_xml
 from .runner import run_scenario
-from .transport import HttpTransport, InProcessTransport
+from .transport import API_PREFIX, CONTROL_PREFIX, HttpTransport, InProcessTransport, TransportError
 
 Credentials = dict[str, tuple[str, str]]
 
@@ -95,6 +98,14 @@ def replay_main(
         return 2
     results: list[ScenarioResult] = []
     transport = HttpTransport(target) if target else None
+    if transport is not None:
+        problem = unreachable(transport)
+        if problem is not None:
+            transport.close()
+            print(f"{problem}; nothing was run", file=out)
+            return 2
+        print("\n".join(target_changes(scenarios, transport)), file=out, flush=True)
+    clock_before = _target_clock(transport)
     try:
         for scenario in scenarios:
             if transport is None:
@@ -105,12 +116,129 @@ def replay_main(
             print(format_result(result), file=out, flush=True)
     finally:
         if transport is not None:
+            moved = _clock_moved(transport, clock_before)
+            if moved:
+                print(moved, file=out)
             transport.close()
     if junit_xml is not None:
         write_junit_xml(results, junit_xml)
     passed = sum(1 for result in results if result.passed)
     print(f"{passed} of {len(results)} scenario(s) passed", file=out)
     return 0 if passed == len(results) else 1
+
+
+def unreachable(transport: HttpTransport) -> str | None:
+    """Why nothing answers at the target, or None when something does (any HTTP status will do).
+
+    Asked once before running, so that a wrong URL costs one line instead of every step of every
+    scenario failing with a connection error.
+    """
+    try:
+        transport.request("GET", API_PREFIX)
+    except TransportError as error:
+        cause = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(error))
+        reason = cause.group(1).strip() if cause else str(error.__cause__ or error).split(":")[0]
+        return f"{transport.description} does not answer ({reason})"
+    return None
+
+
+def target_changes(scenarios: Sequence[Scenario], transport: HttpTransport) -> list[str]:
+    """What running ``scenarios`` will change on a shared target, said before anything is sent.
+
+    Runs against a server are not isolated: they leave conversations behind, and against a sandbox
+    their control steps wipe its data and move its clock, which everyone else using it sees.
+    """
+    where = transport.description
+    count = f"{len(scenarios)} scenario(s)"
+    if not transport.has_control_plane:
+        return [
+            f"running {count} against {where} (no sandbox control plane: control steps are skipped); it "
+            "will keep the conversations and messages they create as their actors",
+        ]
+
+    def using(*actions: str) -> int:
+        return sum(1 for scenario in scenarios if any(step.action in actions for step in scenario.steps))
+
+    lines = [f"running {count} against the sandbox at {where} changes it for everyone using it:"]
+    lines.append("  - conversations and messages are created as the scenarios' actors")
+    if resets := using("reset"):
+        lines.append(
+            f"  - all its conversations, messages, journal and notifications are wiped (reset, in {resets})"
+        )
+    if moves := using("advance_clock", "set_clock", "poll_messages"):
+        lines.append(
+            f"  - its clock is moved (clock steps and polls, in {moves}) and is not put back: it stays ahead"
+        )
+    configured = sum(
+        1 for s in scenarios if s.config is not None or any(step.action == "set_config" for step in s.steps)
+    )
+    if configured:
+        lines.append(
+            f"  - its settings and faults are changed (in {configured}), and put back after each scenario"
+        )
+    return lines
+
+
+def _target_clock(transport: HttpTransport | None) -> tuple[int, float] | None:
+    """The target sandbox's clock (microseconds) and this machine's monotonic time, read together."""
+    if transport is None or not transport.has_control_plane:
+        return None
+    try:
+        reply = transport.request("GET", f"{CONTROL_PREFIX}/clock")
+    except TransportError:
+        return None
+    now = parse_rfc3339(str(reply.body.get("now"))) if isinstance(reply.body, dict) else None
+    return None if now is None else (now, time.monotonic())
+
+
+def _clock_moved(transport: HttpTransport, before: tuple[int, float] | None) -> str | None:
+    """How far the run moved the target's clock beyond the time that really passed."""
+    after = _target_clock(transport)
+    if before is None or after is None:
+        return None
+    elapsed = after[1] - before[1]
+    ahead = (after[0] - before[0]) / 1_000_000 - elapsed
+    if abs(ahead) < 1:
+        return None
+    direction = "ahead of" if ahead > 0 else "behind"
+    return f"the sandbox's clock is now {abs(ahead):.0f} s further {direction} real time than before the run"
+
+
+def builtin_scenarios(names: Sequence[str] = ()) -> list[Path]:
+    """The scenario files shipped with the package (all of them, or those ``names`` name).
+
+    A name is a file's path inside the shipped folder, with or without its suffix, as
+    ``dsco-sandbox scenario list`` shows it (``late-order-loop``, ``errors/401-unauthorized``).
+    They come with the wheel, so an installed sandbox can replay them without a checkout.
+    """
+    folder = data_dir("scenarios")
+    shipped = {_builtin_name(path, folder): path for path in load_directory([folder])}
+    if not names:
+        return list(shipped.values())
+    unknown = [name for name in names if name.removesuffix(".yaml").removesuffix(".yml") not in shipped]
+    if unknown:
+        raise ScenarioError(
+            [f"{name}: no such shipped scenario (see `dsco-sandbox scenario list`)" for name in unknown]
+        )
+    return [shipped[name.removesuffix(".yaml").removesuffix(".yml")] for name in names]
+
+
+def list_builtin(out: TextIO, contract: Contract | None = None) -> int:
+    """Print each shipped scenario: its name for ``replay --builtin NAME`` and its title."""
+    folder = data_dir("scenarios")
+    contract = contract or Contract()
+    for path in builtin_scenarios():
+        print(f"{_builtin_name(path, folder):<36} {load_scenario(path, contract=contract).name}", file=out)
+    print(
+        "\nrun one with `dsco-sandbox replay --builtin NAME`, all with `dsco-sandbox replay --builtin`;",
+        file=out,
+    )
+    print(f"the files are in {folder}", file=out)
+    return 0
+
+
+def _builtin_name(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).with_suffix("").as_posix()
 
 
 def new_scenario(name: str, directory: str | Path = "scenarios") -> Path:

@@ -193,7 +193,7 @@ _STARTER: Final = """\
 #   dsco-sandbox replay THIS_FILE --target http://127.0.0.1:8765   a running dsco-sandbox serve
 #   dsco-sandbox replay THIS_FILE --target https://HOST/api/v3 --credentials creds.yaml
 #                                                                  any server that speaks the Dsco API
-#   pytest scenarios/                                              every file in a folder named scenarios
+#   pytest scenarios/                          with `dsco_scenarios = scenarios` in the pytest ini file
 #
 # The format is contracts/scenario.schema.json. Unknown keys are refused, and every problem (with its
 # line) is reported before any request is sent. The run stops at the first failed step.

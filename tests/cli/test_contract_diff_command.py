@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from cli_support import REPO, run_cli
+
+from simulator.cli import main
 
 OURS = REPO / "contracts" / "openapi.yaml"
 
@@ -38,3 +41,29 @@ def test_an_unreadable_document_exits_2(tmp_path: Path) -> None:
     result = run_cli("contract", "diff", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_malformed_yaml_is_one_line_naming_its_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("openapi: 3.1.0\npaths:\n  /x: [\n", "utf-8")
+    assert main(["contract", "diff", str(spec)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"cannot read a document: {spec}: line 4 column 1: malformed YAML: expected the node content, "
+        "but found '<stream end>'"
+    ]
+    assert captured.out == ""
+
+
+def test_a_document_that_is_not_openapi_is_said_so_not_diffed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in (("empty.json", "{}"), ("swagger.yaml", "swagger: '2.0'\npaths: {}\n")):
+        spec = tmp_path / name
+        spec.write_text(text, "utf-8")
+        assert main(["contract", "diff", str(spec)]) == 2
+        captured = capsys.readouterr()
+        assert "not an OpenAPI 3 document" in captured.err
+        assert "removed" not in captured.out

@@ -113,3 +113,10 @@ def test_an_installed_wheel_serves_the_console(wheel: Path, tmp_path: Path) -> N
         assert contract.status_code == 200 and "createConversation" in contract.text
     finally:
         served.stop()
+
+
+def test_the_wheel_carries_the_examples_and_the_starter_world(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "simulator/_data/examples/supplier_integration.py" in names
+    assert "simulator/_data/examples/retailer_integration.py" in names
+    assert "simulator/_data/fixtures/starter-world.yaml" in names

@@ -104,3 +104,13 @@ def test_my_supplier_integration_finds_the_complaint(dsco_sandbox):
     )
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["*1 passed*"])
+
+
+def test_the_installed_package_replays_its_own_scenarios(fresh_python: Path, tmp_path: Path) -> None:
+    command = str(fresh_python.parent / "dsco-sandbox")
+    replayed = subprocess.run(
+        [command, "replay", "--builtin", "late-order-loop"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "1 of 1 scenario(s) passed" in replayed.stdout
+    assert str(REPO) not in replayed.stdout and "site-packages" in replayed.stdout  # the wheel's copy
