@@ -4,24 +4,47 @@ waitress is the default: threaded, pure Python, installable everywhere. granian 
 with a WSGI interface, the optional ``fast`` extra) answers the same app 1.3-1.7 times as fast in the bench
 (docs/performance.md), so ``serve --server granian`` offers it where it can run: it forks its
 worker from this process, which needs a POSIX system.
+
+Both refuse to start on a port already in use, with one line naming it: two sandboxes on one port
+would both answer, from the same seed, handing out the same ids and each saving only its own half
+of the state. granian's listening socket allows sharing a port (``SO_REUSEPORT``), so for it the
+port is checked and then held by this process (in a way a second sandbox's check cannot share)
+until it stops; and its worker is tied to this process, so that killing the process the shell
+started (``kill -9``) takes the worker along instead of leaving it serving.
+
+waitress accepts up to ``CONNECTION_LIMIT`` connections (its own default of 100 let a hundred slow
+clients starve everyone else), watches them with ``poll`` (``select`` stops at 1024 descriptors),
+closes a connection whose request is not complete ``SLOW_REQUEST_SECONDS`` after it began, and
+refuses a body over twice the app's limit before reading it (its own default buffers 1 GiB).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
+import os
 import signal
+import socket
 import sys
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from flask import Flask
-from waitress.server import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 
 from .. import __version__
 from ..domain.sandbox import Sandbox
-from .app import API_PREFIX
+from .app import API_PREFIX, MAX_BODY_BYTES
+
+CONNECTION_LIMIT = 1000
+"""Connections waitress holds open at once (as many as granian holds by default)."""
+SLOW_REQUEST_SECONDS = 30
+"""How long a client has to send a whole request once it has begun (granian's header timeout)."""
 
 
 def banner(sandbox: Sandbox, base_url: str) -> str:
@@ -44,13 +67,33 @@ def banner(sandbox: Sandbox, base_url: str) -> str:
     return "\n".join(lines)
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.stdout) -> int:
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int = 8,
+    out: TextIO = sys.stdout,
+    slow_request_seconds: float = SLOW_REQUEST_SECONDS,
+) -> int:
     # Under load, waitress warns about its task queue depth once per queued request; for a local
     # fake that is noise on the user's terminal, not news.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create_server(app, host=host, port=port, threads=threads, ident="dsco-sandbox")
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="dsco-sandbox",
+            connection_limit=_connection_limit(),
+            asyncore_use_poll=True,
+            max_request_body_size=2 * MAX_BODY_BYTES,
+            cleanup_interval=max(1, int(slow_request_seconds / 4)),
+        )
+    except OSError as error:
+        raise _bind_error(error, host, port) from None
+    _time_out_slow_requests(server, slow_request_seconds)
     actual_port = getattr(server, "effective_port", port)
-    shown_host = f"[{host}]" if ":" in host else host
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     if threading.current_thread() is threading.main_thread():
         # A container or CI stopping us (SIGTERM), or Ctrl+C: shut down cleanly. SIGINT is claimed
@@ -60,7 +103,7 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
         signal.signal(signal.SIGINT, _stop)
     try:
         # The banner comes last: once a user (or a test) reads it, a signal is handled cleanly.
-        print(banner(sandbox, f"http://{shown_host}:{actual_port}"), file=out, flush=True)
+        print(banner(sandbox, f"http://{_url_host(host)}:{actual_port}"), file=out, flush=True)
         server.run()
     except KeyboardInterrupt:
         pass
@@ -72,8 +115,133 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, out: TextIO = sys.
     return 0
 
 
+def _url_host(host: str) -> str:
+    """The host as a URL shows it: an IPv6 address in brackets, once."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _connection_limit() -> int:
+    """``CONNECTION_LIMIT``, or fewer when this process may not open that many files.
+
+    The soft limit on open files is raised to the hard one first where the system allows it.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: no such limit to consult
+        return CONNECTION_LIMIT
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + 128
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTION_LIMIT
+    return max(16, min(CONNECTION_LIMIT, soft - 128))  # leave room for the state file, logs, sockets
+
+
+class _TimedChannel(HTTPChannel):  # type: ignore[misc]
+    """A waitress connection that remembers when its current request began to arrive."""
+
+    request_began: float | None = None
+
+    def received(self, data: bytes) -> bool:
+        if data and self.request_began is None:
+            self.request_began = time.monotonic()
+        result: bool = super().received(data)
+        if self.request is None:  # nothing half-received any more
+            self.request_began = None
+        return result
+
+
+def _time_out_slow_requests(server: Any, seconds: float) -> None:
+    """Close connections whose request is still incomplete ``seconds`` after it began.
+
+    waitress only closes idle connections, and a client sending one byte every half second is
+    never idle: without this, enough of them would hold every connection the server has.
+    """
+    listeners = [item for item in getattr(server, "map", {}).values() if isinstance(item, BaseWSGIServer)]
+    for listener in listeners or [server]:
+        listener.channel_class = _TimedChannel
+        listener.maintenance = _with_deadline(listener, listener.maintenance, seconds)
+
+
+def _with_deadline(
+    listener: Any, maintenance: Callable[[float], None], seconds: float
+) -> Callable[[float], None]:
+    def run(now: float) -> None:
+        maintenance(now)
+        cutoff = time.monotonic() - seconds
+        for channel in list(listener.active_channels.values()):
+            began = getattr(channel, "request_began", None)
+            if began is not None and began < cutoff and not channel.requests:
+                channel.will_close = True
+
+    return run
+
+
 class ServerUnavailable(Exception):
     """The chosen server cannot run here; the message says why and what to do instead."""
+
+
+class PortInUse(ServerUnavailable):
+    """Another process (most likely another sandbox) already serves on the port."""
+
+
+def _bind_error(error: OSError, host: str, port: int) -> ServerUnavailable:
+    if error.errno == errno.EADDRINUSE:
+        return PortInUse(
+            f"port {port} on {host} is already in use (another dsco-sandbox or another server); "
+            "stop it, or choose another --port"
+        )
+    return ServerUnavailable(f"cannot listen on {host} port {port}: {error.strerror or error}")
+
+
+def _claim_port(host: str, port: int) -> socket.socket:
+    """Check that nothing listens on the port, then hold it for this sandbox alone.
+
+    The check binds without ``SO_REUSEPORT``, which fails while any socket (granian's included)
+    listens there. The socket returned stays bound, with ``SO_REUSEPORT`` and without
+    ``SO_REUSEADDR``: granian's own listener (same user, also ``SO_REUSEPORT``) may join it, while
+    a second sandbox's check, or waitress, is refused for as long as this process lives.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise _bind_error(error, host, port) from None
+    holder = socket.socket(family, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        holder.bind((host, port))
+    except OSError as error:
+        holder.close()
+        raise _bind_error(error, host, port) from None
+    return holder
+
+
+def _die_with(parent: int) -> None:
+    """In granian's worker: end when the process that started it ends, however it ends."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    else:
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        threading.Thread(target=watch, name="dsco-sandbox-parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(1)
 
 
 def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextIO = sys.stdout) -> int:
@@ -95,6 +263,9 @@ def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextI
         raise ServerUnavailable("granian's worker is forked from this process, which this system cannot do")
     if port == 0:
         raise ServerUnavailable("--server granian needs a fixed --port (granian does not report a free one)")
+    if not hasattr(socket, "SO_REUSEPORT"):
+        raise ServerUnavailable("this system cannot share a port with granian's worker (no SO_REUSEPORT)")
+    holder = _claim_port(host, port)
     multiprocessing.set_start_method("fork", force=True)  # spawn would rebuild the app from nothing
     server = Granian(
         "dsco-sandbox",
@@ -105,9 +276,18 @@ def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextI
         blocking_threads=threads,
         log_level=LogLevels.warning,
     )
-    shown_host = f"[{host}]" if ":" in host else host
-    print(banner(app.extensions["dsco_sandbox"], f"http://{shown_host}:{port}"), file=out, flush=True)
-    server.serve(target_loader=lambda target: app)
+    supervisor = os.getpid()
+
+    def load(target: str) -> Flask:  # runs in the worker, once forked
+        _die_with(supervisor)
+        holder.close()  # the worker's copy; the supervisor keeps the port claimed
+        return app
+
+    print(banner(app.extensions["dsco_sandbox"], f"http://{_url_host(host)}:{port}"), file=out, flush=True)
+    try:
+        server.serve(target_loader=load)
+    finally:
+        holder.close()
     return 0
 
 

@@ -1,0 +1,66 @@
+"""Slow clients (a header byte every half second) must not take the sandbox away from the others.
+
+The short version here holds more slow connections than waitress's old limit of 100; the bench
+(bench/reliability.py) holds 500 and reports the success rate and median of normal requests.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+import pytest
+import requests
+from reliability_support import SERVERS, serve
+
+SLOW_CONNECTIONS = 150
+
+
+@contextmanager
+def slow_clients(port: int, count: int, seconds: float) -> Iterator[list[socket.socket]]:
+    """``count`` connections that each send one more header byte every 0.5 s, for ``seconds`` at most."""
+    sockets: list[socket.socket] = []
+    stop = threading.Event()
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sockets.append(sock)
+
+    def trickle() -> None:
+        deadline = time.monotonic() + seconds
+        while not stop.wait(0.5) and time.monotonic() < deadline:
+            for sock in sockets:
+                with suppress(OSError):
+                    sock.sendall(b"X")
+
+    worker = threading.Thread(target=trickle, daemon=True)
+    worker.start()
+    try:
+        yield sockets
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_normal_requests_are_served_while_slow_clients_hold_connections(server: str) -> None:
+    served = serve(server, "--no-rate-limit")
+    port = int(served.base_url.rsplit(":", 1)[1])
+    try:
+        with slow_clients(port, SLOW_CONNECTIONS, seconds=20):
+            time.sleep(0.5)  # let the server accept them all
+            answered = 0
+            for _ in range(10):
+                try:
+                    if requests.get(f"{served.base_url}/_sandbox/health", timeout=3).ok:
+                        answered += 1
+                except requests.RequestException:
+                    pass
+        assert answered == 10, f"{answered}/10 normal requests answered"
+    finally:
+        served.stop()
