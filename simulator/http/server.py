@@ -78,21 +78,7 @@ def serve(
     # Under load, waitress warns about its task queue depth once per queued request; for a local
     # fake that is noise on the user's terminal, not news.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    try:
-        server = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="dsco-sandbox",
-            connection_limit=_connection_limit(),
-            asyncore_use_poll=True,
-            max_request_body_size=2 * MAX_BODY_BYTES,
-            cleanup_interval=max(1, int(slow_request_seconds / 4)),
-        )
-    except OSError as error:
-        raise _bind_error(error, host, port) from None
-    _time_out_slow_requests(server, slow_request_seconds)
+    server = waitress_server(app, host, port, threads, slow_request_seconds)
     actual_port = getattr(server, "effective_port", port)
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     if threading.current_thread() is threading.main_thread():
@@ -113,6 +99,26 @@ def serve(
         if save is not None:
             save()  # the last word: state as it was when we stopped
     return 0
+
+
+def waitress_server(app: Flask, host: str, port: int, threads: int, slow_request_seconds: float) -> Any:
+    """A bound waitress server for ``app``, configured against slow and greedy clients (not running)."""
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="dsco-sandbox",
+            connection_limit=_connection_limit(),
+            asyncore_use_poll=True,
+            max_request_body_size=2 * MAX_BODY_BYTES,
+            cleanup_interval=max(1, int(slow_request_seconds / 4)),
+        )
+    except OSError as error:
+        raise _bind_error(error, host, port) from None
+    _time_out_slow_requests(server, slow_request_seconds)
+    return server
 
 
 def _url_host(host: str) -> str:

@@ -64,3 +64,39 @@ def test_normal_requests_are_served_while_slow_clients_hold_connections(server: 
         assert answered == 10, f"{answered}/10 normal requests answered"
     finally:
         served.stop()
+
+
+def test_waitress_closes_a_connection_whose_request_is_still_incomplete_after_the_deadline() -> None:
+    """In process, with a one-second deadline (``serve`` uses ``SLOW_REQUEST_SECONDS``)."""
+    from simulator.http.app import create_app
+    from simulator.http.server import waitress_server
+
+    server = waitress_server(create_app(), "127.0.0.1", 0, threads=2, slow_request_seconds=1)
+    runner = threading.Thread(target=server.run, daemon=True)
+    runner.start()
+    try:
+        port = server.effective_port
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            started = time.monotonic()
+            closed = False
+            while time.monotonic() - started < 6:
+                time.sleep(0.25)
+                try:
+                    slow.sendall(b"X")  # still trickling: never idle
+                except OSError:
+                    closed = True
+                    break
+                slow.settimeout(0.01)
+                try:
+                    if slow.recv(1) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    pass
+            assert closed, "the slow connection was never closed"
+            assert 0.9 < time.monotonic() - started < 6
+        # A normal request is still answered.
+        assert requests.get(f"http://127.0.0.1:{port}/_sandbox/health", timeout=5).ok
+    finally:
+        server.close()
