@@ -8,42 +8,38 @@ and, bound to loopback, any ``Host`` that is not a loopback name.
 
 from __future__ import annotations
 
-import pytest
 import requests
-from reliability_support import CREATE, RETAILER, SERVERS, counts, serve
+from reliability_support import CREATE, RETAILER, counts
+from serve_support import Served
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_cross_site_requests_are_refused_and_change_nothing(server: str) -> None:
-    served = serve(server, "--no-rate-limit")
+def test_cross_site_requests_are_refused_and_change_nothing(shared: Served) -> None:
+    served = shared
     base = served.base_url
-    try:
-        assert requests.post(f"{base}/api/v3/conversation", json=CREATE, headers=RETAILER, timeout=5).ok
-        attacks = [
-            {"headers": {"Origin": "http://evil.example"}},
-            {"headers": {"Sec-Fetch-Site": "cross-site"}},
-            {"headers": {"Content-Type": "text/plain"}, "data": "x"},
-            {"headers": {"Content-Type": "application/x-www-form-urlencoded"}, "data": "a=b"},
-            {"headers": {"Content-Type": "multipart/form-data; boundary=x"}, "data": "--x--"},
-            {"headers": {"Origin": "null"}},
-        ]
-        for attack in attacks:
-            answer = requests.post(f"{base}/_sandbox/reset", timeout=5, **attack)  # type: ignore[arg-type]
-            assert answer.status_code == 403, (attack, answer.status_code, answer.text)
-            assert answer.text.strip(), attack  # says why
-        assert counts(served) == (1, 0)  # nothing was reset
-        # DNS rebinding: the browser sends the attacker's name as Host.
-        for path in ("/_sandbox/state", "/_sandbox/health", "/api/v3/conversation/list"):
-            answer = requests.get(f"{base}{path}", headers={"Host": "evil.example"}, timeout=5)
-            assert answer.status_code == 403, (path, answer.text)
-            assert "Host" in answer.text
-        # What keeps working: the README's bodiless curl, the same origin, loopback names.
-        port = base.rsplit(":", 1)[1]
-        same_origin = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
-        assert requests.get(f"{base}/_sandbox/health", headers=same_origin, timeout=5).ok
-        assert requests.get(f"{base}/_sandbox/health", headers={"Host": f"localhost:{port}"}, timeout=5).ok
-        assert requests.get(f"{base}/_sandbox/health", headers={"Host": f"[::1]:{port}"}, timeout=5).ok
-        assert requests.post(f"{base}/_sandbox/reset", timeout=5).ok
-        assert counts(served) == (0, 0)
-    finally:
-        served.stop()
+    assert requests.post(f"{base}/api/v3/conversation", json=CREATE, headers=RETAILER, timeout=5).ok
+    attacks = [
+        {"headers": {"Origin": "http://evil.example"}},
+        {"headers": {"Sec-Fetch-Site": "cross-site"}},
+        {"headers": {"Content-Type": "text/plain"}, "data": "x"},
+        {"headers": {"Content-Type": "application/x-www-form-urlencoded"}, "data": "a=b"},
+        {"headers": {"Content-Type": "multipart/form-data; boundary=x"}, "data": "--x--"},
+        {"headers": {"Origin": "null"}},
+    ]
+    for attack in attacks:
+        answer = requests.post(f"{base}/_sandbox/reset", timeout=5, **attack)  # type: ignore[arg-type]
+        assert answer.status_code == 403, (attack, answer.status_code, answer.text)
+        assert answer.text.strip(), attack  # says why
+    assert counts(served) == (1, 0)  # nothing was reset
+    # DNS rebinding: the browser sends the attacker's name as Host.
+    for path in ("/_sandbox/state", "/_sandbox/health", "/api/v3/conversation/list"):
+        answer = requests.get(f"{base}{path}", headers={"Host": "evil.example"}, timeout=5)
+        assert answer.status_code == 403, (path, answer.text)
+        assert "Host" in answer.text
+    # What keeps working: the README's bodiless curl, the same origin, loopback names.
+    port = base.rsplit(":", 1)[1]
+    same_origin = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
+    assert requests.get(f"{base}/_sandbox/health", headers=same_origin, timeout=5).ok
+    assert requests.get(f"{base}/_sandbox/health", headers={"Host": f"localhost:{port}"}, timeout=5).ok
+    assert requests.get(f"{base}/_sandbox/health", headers={"Host": f"[::1]:{port}"}, timeout=5).ok
+    assert requests.post(f"{base}/_sandbox/reset", timeout=5).ok
+    assert counts(served) == (0, 0)

@@ -12,9 +12,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
-import pytest
 import requests
-from reliability_support import SERVERS, serve
+from serve_support import Served
 
 SLOW_CONNECTIONS = 150
 
@@ -47,23 +46,16 @@ def slow_clients(port: int, count: int, seconds: float) -> Iterator[list[socket.
             sock.close()
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_normal_requests_are_served_while_slow_clients_hold_connections(server: str) -> None:
-    served = serve(server, "--no-rate-limit")
-    port = int(served.base_url.rsplit(":", 1)[1])
-    try:
-        with slow_clients(port, SLOW_CONNECTIONS, seconds=20):
-            time.sleep(0.5)  # let the server accept them all
-            answered = 0
-            for _ in range(10):
-                try:
-                    if requests.get(f"{served.base_url}/_sandbox/health", timeout=3).ok:
-                        answered += 1
-                except requests.RequestException:
-                    pass
-        assert answered == 10, f"{answered}/10 normal requests answered"
-    finally:
-        served.stop()
+def test_normal_requests_are_served_while_slow_clients_hold_connections(shared: Served) -> None:
+    port = int(shared.base_url.rsplit(":", 1)[1])
+    with slow_clients(port, SLOW_CONNECTIONS, seconds=20):
+        time.sleep(0.5)  # let the server accept them all
+        answered = 0
+        for _ in range(10):
+            with suppress(requests.RequestException):
+                if requests.get(f"{shared.base_url}/_sandbox/health", timeout=3).ok:
+                    answered += 1
+    assert answered == 10, f"{answered}/10 normal requests answered"
 
 
 def test_waitress_closes_a_connection_whose_request_is_still_incomplete_after_the_deadline() -> None:

@@ -11,28 +11,23 @@ from pathlib import Path
 
 import pytest
 import requests
-from reliability_support import SERVERS, serve
-from serve_support import start
+from reliability_support import serve
+from serve_support import Served, start
 
 
-@pytest.mark.parametrize("server", SERVERS)
-def test_a_malformed_authorization_header_is_neither_echoed_nor_journaled(server: str) -> None:
-    served = serve(server, "--no-rate-limit")
+def test_a_malformed_authorization_header_is_neither_echoed_nor_journaled(shared: Served) -> None:
     secret = "sbx-0123456789abcdef-do-not-echo"
-    try:
-        for header in (f"Bearer\t{secret}", secret, f"Basic {secret}", f"Bearer  {secret} extra"):
-            answer = requests.post(
-                f"{served.base_url}/api/v3/conversation/list",
-                json={},
-                headers={"Authorization": header},
-                timeout=5,
-            )
-            assert answer.status_code == 401, answer.text
-            assert secret not in answer.text and secret not in answer.headers.get("WWW-Authenticate", "")
-        journal = requests.get(f"{served.base_url}/_sandbox/events", timeout=5).text
-        assert secret not in journal
-    finally:
-        served.stop()
+    for header in (f"Bearer\t{secret}", secret, f"Basic {secret}", f"Bearer  {secret} extra"):
+        answer = requests.post(
+            f"{shared.base_url}/api/v3/conversation/list",
+            json={},
+            headers={"Authorization": header},
+            timeout=5,
+        )
+        assert answer.status_code == 401, answer.text
+        assert secret not in answer.text and secret not in answer.headers.get("WWW-Authenticate", "")
+    journal = requests.get(f"{shared.base_url}/_sandbox/events", timeout=5).text
+    assert secret not in journal
 
 
 def test_temporary_files_of_a_killed_writer_are_swept_at_start(tmp_path: Path) -> None:
