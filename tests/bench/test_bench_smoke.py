@@ -122,3 +122,14 @@ def test_report_reads_every_result(results_dir: Path) -> None:
     assert summary["missing"] == []
     assert summary["targets"]
     assert (results_dir / "report.md").read_text("utf-8").startswith("|")
+
+
+def test_reliability_bench_runs(results_dir: Path) -> None:
+    out = run_script("reliability.py", "--smoke", "--results-dir", str(results_dir))
+    assert "A second serve on a port in use" in out
+    document = results(results_dir, "reliability")
+    assert document["second_bind"] and all(row["refused"] for row in document["second_bind"])
+    assert document["slow_clients"]["with"]["requests"] > 0
+    assert document["scroll_load"]["list_calls"] > 0
+    assert document["failed_writes"]["stored_by_400_or_more"] == 0
+    assert document["failed_writes"]["unexpected_500_or_more"] == 0
