@@ -49,6 +49,8 @@ from _common import (
     write_results,
 )
 
+from simulator.domain.paging import OPEN_SCROLLS_PER_ACCOUNT
+
 RETAILER = {"Authorization": "bearer retailer-demo-token"}
 SERVERS = ("waitress", "granian")
 
@@ -188,6 +190,10 @@ def scroll_load(conversations: int, seconds: float, log_dir: Path) -> dict[str, 
         workers = [threading.Thread(target=lister) for _ in range(4)]
         for worker in workers:
             worker.start()
+        samples = []  # RSS every tenth of the run: a plateau, not a slope, shows the cap holds
+        for step in range(1, 11):
+            time.sleep(max(0.0, deadline - (10 - step) * seconds / 10 - time.monotonic()))
+            samples.append(rss_mb(server.pid))
         for worker in workers:
             worker.join()
         after = rss_mb(server.pid)
@@ -199,6 +205,7 @@ def scroll_load(conversations: int, seconds: float, log_dir: Path) -> dict[str, 
         "list_calls": calls[0],
         "scrolls_opened": calls[0],
         "rss_before_mb": before,
+        "rss_samples_mb": samples,
         "rss_after_mb": after,
     }
 
@@ -365,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
             ],
             title="\nList load, each call opening a scroll (4 threads)",
         )
+    )
+    print("RSS every tenth of the run, MB: " + ", ".join(f"{mb:.0f}" for mb in scrolls["rss_samples_mb"]))
+    print(
+        "(the journal keeps its last 1000 answers, each page up to 64 KB, which is most of the growth; "
+        f"open scrolls are capped at {OPEN_SCROLLS_PER_ACCOUNT} per account)"
     )
 
     writes = failed_writes(log_dir)
