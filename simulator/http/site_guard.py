@@ -84,7 +84,9 @@ def _require_loopback_host() -> None:
 def _require_same_site() -> None:
     origin = request.headers.get("Origin")
     own = f"{request.scheme}://{request.host}"
-    if origin is not None and origin.lower() != own.lower():
+    # The scheme is not compared: a proxy terminating TLS in front of the sandbox changes it, and
+    # the same host and port under another scheme is this very server.
+    if origin is not None and origin.lower().partition("://")[2] != request.host.lower():
         shown = origin if len(origin) <= 80 and origin.isprintable() else f"{origin[:40]!r}..."
         raise Refused.at(
             "Origin",
