@@ -154,3 +154,26 @@ def test_a_write_whose_answer_cannot_be_built_stores_nothing(
     with pytest.raises(RuntimeError):
         sandbox.call(operation, caller, body)
     assert ([*sandbox.store.all_conversations()], [*sandbox.store.all_messages()]) == before
+
+
+def test_the_contract_states_the_same_bounds_as_the_domain() -> None:
+    """The control plane's schemas document the ranges; the domain enforces them (one number each)."""
+    from simulator.domain.config import SEED_RANGE
+
+    root = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
+    config = json.loads((root / "sandbox-config.json").read_text("utf-8"))["properties"]
+    rule = json.loads((root / "sandbox-fault-rule.json").read_text("utf-8"))["properties"]
+    assert (config["seed"]["minimum"], config["seed"]["maximum"]) == SEED_RANGE
+    for node in (
+        config["lag"]["properties"]["min"],
+        config["lag"]["properties"]["max"],
+        config["scrollTtl"],
+        config["tokenTtl"],
+        config["untilMargin"],
+    ):
+        assert node["maximum"] == LONGEST_DURATION
+    for node in (config["rateLimit"]["properties"]["perSecond"], rule["forceCount"], rule["dropNext"]):
+        assert node["maximum"] == LARGEST_COUNT
+    # The latency's bound is checked by the domain alone (a bound inside the schema's "a number or a
+    # range" would be explained as "expected a number"); the schema's description states it.
+    assert f"at most {LONGEST_LATENCY:g}" in rule["latency"]["description"]
