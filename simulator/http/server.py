@@ -7,10 +7,11 @@ worker from this process, which needs a POSIX system.
 
 Both refuse to start on a port already in use, with one line naming it: two sandboxes on one port
 would both answer, from the same seed, handing out the same ids and each saving only its own half
-of the state. granian's listening socket allows sharing a port (``SO_REUSEPORT``), so for it the
-port is checked and then held by this process (in a way a second sandbox's check cannot share)
-until it stops; and its worker is tied to this process, so that killing the process the shell
-started (``kill -9``) takes the worker along instead of leaving it serving.
+of the state. granian's listening socket allows sharing a port (``SO_REUSEPORT``), so every
+sandbox also holds an exclusive lock named after its address while it runs, and granian's port is
+checked before its worker starts (see ``_claim_port``). The worker is tied to this process, so
+that killing the process the shell started (``kill -9``) takes the worker along instead of
+leaving it serving.
 
 waitress accepts up to ``CONNECTION_LIMIT`` connections (its own default of 100 let a hundred slow
 clients starve everyone else), watches them with ``poll`` (``select`` stops at 1024 descriptors),
@@ -27,11 +28,13 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from flask import Flask
 from waitress.channel import HTTPChannel
@@ -78,7 +81,13 @@ def serve(
     # Under load, waitress warns about its task queue depth once per queued request; for a local
     # fake that is noise on the user's terminal, not news.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = waitress_server(app, host, port, threads, slow_request_seconds)
+    lock = _address_lock(host, port)
+    try:
+        server = waitress_server(app, host, port, threads, slow_request_seconds)
+    except ServerUnavailable:
+        if lock is not None:
+            lock.close()
+        raise
     actual_port = getattr(server, "effective_port", port)
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     if threading.current_thread() is threading.main_thread():
@@ -98,6 +107,8 @@ def serve(
         save = app.extensions.get("dsco_after_change")
         if save is not None:
             save()  # the last word: state as it was when we stopped
+        if lock is not None:
+            lock.close()
     return 0
 
 
@@ -206,29 +217,54 @@ def _bind_error(error: OSError, host: str, port: int) -> ServerUnavailable:
     return ServerUnavailable(f"cannot listen on {host} port {port}: {error.strerror or error}")
 
 
-def _claim_port(host: str, port: int) -> socket.socket:
-    """Check that nothing listens on the port, then hold it for this sandbox alone.
+def _claim_port(host: str, port: int) -> IO[str] | None:
+    """Make sure no other sandbox serves (or is starting to serve) on this address, and nothing else
+    listens there; the returned lock keeps the address this sandbox's until the process ends.
 
-    The check binds without ``SO_REUSEPORT``, which fails while any socket (granian's included)
-    listens there. The socket returned stays bound, with ``SO_REUSEPORT`` and without
-    ``SO_REUSEADDR``: granian's own listener (same user, also ``SO_REUSEPORT``) may join it, while
-    a second sandbox's check, or waitress, is refused for as long as this process lives.
+    Listening sockets alone cannot tell: granian's listener allows sharing the port
+    (``SO_REUSEPORT``) and is only opened once its worker runs, a moment after this check. So each
+    sandbox also holds an exclusive lock named after the address, for as long as it (or its forked
+    worker, which inherits it) lives; the operating system releases it however the process ends.
+    The bind probe then catches every other server already listening. A probe with
+    ``SO_REUSEADDR`` is not fooled by connections of a previous server still in TIME_WAIT.
     """
+    lock = _address_lock(host, port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no obstacle
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+            probe.listen(1)  # two bound sockets with SO_REUSEADDR conflict only once one listens
         except OSError as error:
+            if lock is not None:
+                lock.close()
             raise _bind_error(error, host, port) from None
-    holder = socket.socket(family, socket.SOCK_STREAM)
-    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return lock
+
+
+def _address_lock(host: str, port: int) -> IO[str] | None:
+    """The exclusive lock of ``host:port`` among sandboxes (None where locks are unavailable)."""
+    if port == 0:
+        return None  # a port the system picks is free by definition
     try:
-        holder.bind((host, port))
-    except OSError as error:
-        holder.close()
-        raise _bind_error(error, host, port) from None
-    return holder
+        import fcntl
+    except ImportError:  # not POSIX: the bind check alone
+        return None
+    name = "".join(char if char.isalnum() else "_" for char in host)
+    path = Path(tempfile.gettempdir()) / f"dsco-sandbox-{name}-{port}.lock"
+    try:
+        lock = path.open("a")
+    except OSError:
+        return None  # an unwritable temporary folder: the bind check alone
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.close()
+        raise PortInUse(
+            f"port {port} on {host} is already in use by another dsco-sandbox (starting or serving); "
+            "stop it, or choose another --port"
+        ) from None
+    return lock
 
 
 def _die_with(parent: int) -> None:
@@ -269,9 +305,7 @@ def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextI
         raise ServerUnavailable("granian's worker is forked from this process, which this system cannot do")
     if port == 0:
         raise ServerUnavailable("--server granian needs a fixed --port (granian does not report a free one)")
-    if not hasattr(socket, "SO_REUSEPORT"):
-        raise ServerUnavailable("this system cannot share a port with granian's worker (no SO_REUSEPORT)")
-    holder = _claim_port(host, port)
+    lock = _claim_port(host, port)
     multiprocessing.set_start_method("fork", force=True)  # spawn would rebuild the app from nothing
     server = Granian(
         "dsco-sandbox",
@@ -285,15 +319,15 @@ def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextI
     supervisor = os.getpid()
 
     def load(target: str) -> Flask:  # runs in the worker, once forked
-        _die_with(supervisor)
-        holder.close()  # the worker's copy; the supervisor keeps the port claimed
+        _die_with(supervisor)  # the worker keeps its inherited copy of the lock while it serves
         return app
 
     print(banner(app.extensions["dsco_sandbox"], f"http://{_url_host(host)}:{port}"), file=out, flush=True)
     try:
         server.serve(target_loader=load)
     finally:
-        holder.close()
+        if lock is not None:
+            lock.close()
     return 0
 
 

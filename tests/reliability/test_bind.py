@@ -61,3 +61,42 @@ def test_granian_worker_dies_with_the_process_that_started_it() -> None:
         again.stop()
     finally:
         served.stop()
+
+
+@pytest.mark.parametrize("first", SERVERS)
+def test_granian_starts_on_a_port_just_freed_by_a_stopped_sandbox(first: str) -> None:
+    """Connections of the stopped server left in TIME_WAIT are no reason to refuse the port."""
+    pytest.importorskip("granian")
+    port = free_port()
+    served = serve(first, port=port)
+    with requests.Session() as session:  # keep-alive: the server closes first when it stops
+        for _ in range(3):
+            assert session.get(f"{served.base_url}/_sandbox/health", timeout=5).ok
+        served.stop()
+    again = serve("granian", port=port)
+    again.stop()
+
+
+def test_two_granian_sandboxes_started_at_once_on_one_port_leave_one_serving() -> None:
+    """Before granian's worker listens there is nothing to bind against: the address lock decides."""
+    pytest.importorskip("granian")
+    port = free_port()
+    command = [sys.executable, "-m", "simulator", "serve", "--server", "granian", "--port", str(port)]
+    both = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and all(p.poll() is None for p in both):
+            time.sleep(0.1)
+        refused = [p for p in both if p.poll() is not None]
+        assert len(refused) == 1, "both or neither exited"
+        assert refused[0].returncode == 2
+        assert refused[0].stderr is not None and "in use" in refused[0].stderr.read()
+        time.sleep(1.0)
+        assert sum(p.poll() is None for p in both) == 1
+    finally:
+        for process in both:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=15)
