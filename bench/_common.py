@@ -463,9 +463,12 @@ def bare_for(stacks: dict[str, Any], name: str, operation: str) -> float | None:
     return op["rps"] if op else None
 
 
-def start_sandbox(name: str, log_dir: Path, *options: str, timeout: float = 60.0) -> Server:
-    """``dsco-sandbox serve OPTIONS`` on a free loopback port, pinned to CPU 0, once it is healthy."""
-    port = free_port()
+def start_sandbox(
+    name: str, log_dir: Path, *options: str, timeout: float = 60.0, port: int | None = None
+) -> Server:
+    """``dsco-sandbox serve OPTIONS`` on a loopback port (a free one unless given), pinned to CPU 0,
+    once it is healthy."""
+    port = port or free_port()
     return start_server(
         name,
         pinned(0, [str(BIN / "dsco-sandbox"), "serve", *options, "--port", str(port)]),

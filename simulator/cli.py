@@ -19,6 +19,7 @@ from .contract import Contract
 from .contract_deviations import DEVIATIONS_FILE, format_review, load_deviations, review
 from .contract_diff import diff_specs, read_openapi
 from .domain.config import SandboxConfig
+from .domain.errors import InvalidRequest
 from .resources import data_dir
 
 SUCCESS_STATUS = MappingProxyType(
@@ -56,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         "`dsco-sandbox world new` writes a starter",
     )
     serve.add_argument(
-        "--seed", type=int, default=0, help="seed for ids, lags and tokens (default: %(default)s)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for ids, lags and faults; tokens are always random (default: %(default)s)",
     )
     serve.add_argument(
         "--page-size", type=_positive_int, default=100, help="items per list page (default: %(default)s)"
@@ -104,9 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
-        default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
-        help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
-        "default: $DSCO_SANDBOX_ADMIN_TOKEN)",
+        help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host). "
+        "A flag's value shows in `ps` to every user of the machine: prefer the environment variable "
+        "DSCO_SANDBOX_ADMIN_TOKEN, read when this flag is not given",
     )
 
     validate = commands.add_parser(
@@ -271,6 +275,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
     from .http.app import ServerConfig, create_app
     from .http.server import (
+        PortInUse,
         ServerUnavailable,
         address_problem,
         log_calls,
@@ -281,27 +286,42 @@ def _serve(args: argparse.Namespace) -> int:
     from .statefile import StateFile
 
     lag_min, lag_max = args.lag
-    config = ServerConfig(
-        sandbox=SandboxConfig(
+    host = args.host[1:-1] if args.host.startswith("[") and args.host.endswith("]") else args.host
+    if args.admin_token:
+        print(
+            "dsco-sandbox: note: --admin-token shows in `ps` to every user of this machine; "
+            "set DSCO_SANDBOX_ADMIN_TOKEN in the environment instead",
+            file=sys.stderr,
+        )
+    admin_token = args.admin_token or os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None
+    try:
+        settings = SandboxConfig(
             seed=args.seed,
             page_size=args.page_size,
             lag_min=lag_min,
             lag_max=lag_max,
             rate_limit=not args.no_rate_limit,
             validate_responses=args.validate_responses,
-        ),
+        )
+    except InvalidRequest as error:
+        print(f"dsco-sandbox: cannot start: {error}", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        sandbox=settings,
         world_path=args.world,
-        admin_token=args.admin_token,
+        admin_token=admin_token,
         state_file=args.state_file,
+        loopback_only=_is_loopback(host),
     )
-    problem = address_problem(args.host, args.port)
+    problem = address_problem(host, args.port)
     if problem is not None:
         print(f"dsco-sandbox: cannot serve: {problem}", file=sys.stderr)
         return 2
-    if not (_is_loopback(args.host) or resolves_to_loopback(args.host)) and not args.admin_token:
+    if not (_is_loopback(host) or resolves_to_loopback(host)) and not admin_token:
         print(
             f"dsco-sandbox: refusing to serve on {args.host}: the control plane (/_sandbox) could then be "
-            "reached by anyone on the network; pass --admin-token TOKEN to require a token for it",
+            "reached by anyone on the network; set DSCO_SANDBOX_ADMIN_TOKEN (or pass --admin-token) to "
+            "require a token for it",
             file=sys.stderr,
         )
         return 2
@@ -316,12 +336,15 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if args.log:
         log_calls(app.extensions["dsco_sandbox"], sys.stderr)
-    if args.server == "waitress":
-        return serve(app, host=args.host, port=args.port, threads=args.threads or 8)
     try:
-        return serve_granian(app, host=args.host, port=args.port, threads=args.threads or 1)
+        if args.server == "waitress":
+            return serve(app, host=host, port=args.port, threads=args.threads or 8)
+        return serve_granian(app, host=host, port=args.port, threads=args.threads or 1)
+    except PortInUse as exc:
+        print(f"dsco-sandbox: cannot serve: {exc}", file=sys.stderr)
+        return 2
     except ServerUnavailable as exc:
-        print(f"dsco-sandbox: cannot serve with granian: {exc}", file=sys.stderr)
+        print(f"dsco-sandbox: cannot serve with {args.server}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -1,5 +1,9 @@
 """The state file of ``serve --state-file``: written atomically, so a killed sandbox never leaves a
 torn file behind — a reader sees either the previous complete state or the new one.
+
+A process killed in the middle of a write (``kill -9``) leaves its temporary file behind. Each
+temporary file's name carries the writing process's id (``.state.json.<pid>.<random>.tmp``), so
+the next start removes those of processes that are gone, and never one a live writer still uses.
 """
 
 from __future__ import annotations
@@ -16,6 +20,27 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+
+    def _temporary_prefix(self, pid: int) -> str:
+        return f".{self.path.name}.{pid}."
+
+    def sweep_abandoned(self) -> list[Path]:
+        """Remove the temporary files that writers which no longer run left beside the file."""
+        removed: list[Path] = []
+        head = f".{self.path.name}."
+        try:
+            candidates = list(self.path.parent.glob(f"{glob_escape(head)}*.tmp"))
+        except OSError:
+            return removed
+        for candidate in candidates:
+            pid_text = candidate.name[len(head) :].split(".", 1)[0]
+            if pid_text.isascii() and pid_text.isdigit() and not _alive(int(pid_text)):
+                try:
+                    candidate.unlink()
+                    removed.append(candidate)
+                except OSError:
+                    pass
+        return removed
 
     def read(self) -> Any | None:
         """The saved document, or ``None`` when there is no file yet (a first start)."""
@@ -51,7 +76,9 @@ class StateFile:
         data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            handle, temporary = tempfile.mkstemp(
+                prefix=self._temporary_prefix(os.getpid()), suffix=".tmp", dir=self.path.parent
+            )
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(data)
@@ -61,3 +88,21 @@ class StateFile:
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a glob pattern that matches only itself."""
+    return "".join(f"[{char}]" if char in "*?[" else char for char in text)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user's counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True
+    return True

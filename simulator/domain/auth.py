@@ -3,12 +3,16 @@
 Access tokens expire after ``token_ttl`` seconds of *sandbox* time, so advancing the clock an hour
 expires them at once. Several tokens can be valid for one client at the same time, as the vendor
 allows. Tokens survive a sandbox reset: a reset clears conversations, not the caller's login.
+
+Tokens come from the operating system's cryptographic source, never from the seed: a seed makes
+ids and lags repeatable, and a repeatable token would be a guessable one (the first token after
+every start would be the same string).
 """
 
 from __future__ import annotations
 
 import hmac
-import random
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +54,9 @@ def complete_token_request(form: Mapping[str, str], strict: bool) -> tuple[dict[
 
 
 class Authenticator:
-    def __init__(self, world: World, rng: random.Random, config: SandboxConfig) -> None:
+    def __init__(self, world: World, config: SandboxConfig) -> None:
         self.world = world
         self.config = config
-        self._rng = rng
         self._tokens: dict[str, IssuedToken] = {}
         self._sweep_at = 1024
 
@@ -72,9 +75,7 @@ class Authenticator:
         ):
             raise InvalidClient.at("client_id", "unknown client_id or wrong client_secret")
         self._forget_expired(now)
-        token = IssuedToken(
-            f"sbx-{self._rng.getrandbits(160):040x}", account.id, now + self.config.token_ttl * MICROS
-        )
+        token = IssuedToken(f"sbx-{secrets.token_hex(20)}", account.id, now + self.config.token_ttl * MICROS)
         self._tokens[token.access_token] = token
         return token
 

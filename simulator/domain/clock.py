@@ -20,6 +20,13 @@ from typing import Protocol
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = 0
+"""The earliest instant the clock can be set to: the Unix epoch. Nothing of the vendor's API is
+older, and it keeps every instant the rules derive from the clock (a margin before it, a lag
+after it) inside the calendar the sandbox renders."""
+LATEST = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+"""The last instant an RFC 3339 timestamp can show (9999-12-31T23:59:59.999Z). A running clock
+stops there rather than run past what it can render."""
 
 # RFC 3339 date-time: full date, 'T', time with optional fraction, and a mandatory offset. ASCII
 # digits only (``\d`` would also take other scripts' digits) and matched with ``fullmatch`` (``$``
@@ -75,7 +82,7 @@ class ControllableClock:
 
     def _running_now(self) -> int:
         """The running time (caller holds the lock): source plus offset, never below the floor."""
-        current = _to_millis(self._source.now() + self._offset)
+        current = min(_to_millis(self._source.now() + self._offset), LATEST)
         if self._floor is not None and current < self._floor:
             current = self._floor
         self._floor = current
@@ -129,7 +136,7 @@ class ControllableClock:
         micros = _to_millis(micros)
         with self._lock:
             if self._frozen_at is not None:
-                self._frozen_at += micros
+                self._frozen_at = min(self._frozen_at + micros, LATEST)
             else:
                 start = self._running_now()
                 self._offset += micros

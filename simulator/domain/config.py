@@ -9,11 +9,19 @@ from typing import Any
 
 from .errors import InvalidRequest, Problem
 
+LONGEST_DURATION = 366 * 24 * 3600
+"""The longest duration any setting takes, in seconds (366 days): a lag, lifetime or margin past
+it is a typo, and an unbounded one overflows the calendar (year 9999) the sandbox renders."""
+LARGEST_COUNT = 1_000_000
+"""The largest count a setting takes (calls per second, forced faults)."""
+SEED_RANGE = (-(2**63), 2**63 - 1)
+"""Seeds are 64-bit integers: a longer one is no more random, only slower to print."""
+
 
 @dataclass
 class SandboxConfig:
     seed: int = 0
-    """Seeds ids, lags and tokens so that a run can be repeated exactly."""
+    """Seeds ids, lags and random faults so that a run can be repeated exactly (tokens stay random)."""
     page_size: int = 100
     lag_min: float = 0.2
     """Post-processing lag range, in seconds of sandbox time, before a new item shows in lists."""
@@ -36,15 +44,16 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         """Refuse settings no sandbox can run with (a page size of 0 would page forever)."""
         problems = [
-            Problem(name, f"{getattr(self, name)!r} is out of range: {expected}")
+            Problem(name, f"{_shown(getattr(self, name))} is out of range: {expected}")
             for name, ok, expected in (
+                ("seed", SEED_RANGE[0] <= self.seed <= SEED_RANGE[1], "a 64-bit integer (-2^63 to 2^63-1)"),
                 ("page_size", self.page_size >= 1, "at least 1"),
-                ("lag_min", self.lag_min >= 0, "0 seconds or more"),
-                ("lag_max", self.lag_max >= 0, "0 seconds or more"),
-                ("rate_limit_per_second", self.rate_limit_per_second >= 1, "at least 1"),
-                ("scroll_ttl", self.scroll_ttl > 0, "more than 0 seconds"),
-                ("token_ttl", self.token_ttl > 0, "more than 0 seconds"),
-                ("until_margin", self.until_margin >= 0, "0 seconds or more"),
+                ("lag_min", 0 <= self.lag_min <= LONGEST_DURATION, _SECONDS),
+                ("lag_max", 0 <= self.lag_max <= LONGEST_DURATION, _SECONDS),
+                ("rate_limit_per_second", 1 <= self.rate_limit_per_second <= LARGEST_COUNT, _COUNT),
+                ("scroll_ttl", 0 < self.scroll_ttl <= LONGEST_DURATION, _POSITIVE_SECONDS),
+                ("token_ttl", 0 < self.token_ttl <= LONGEST_DURATION, _POSITIVE_SECONDS),
+                ("until_margin", 0 <= self.until_margin <= LONGEST_DURATION, _SECONDS),
                 ("journal_size", self.journal_size >= 1, "at least 1"),
                 (
                     "lag_max",
@@ -110,6 +119,10 @@ class SandboxConfig:
             setattr(self, field.name, getattr(other, field.name))
 
 
+_SECONDS = f"0 to {LONGEST_DURATION} seconds (366 days)"
+_POSITIVE_SECONDS = f"more than 0 and at most {LONGEST_DURATION} seconds (366 days)"
+_COUNT = f"1 to {LARGEST_COUNT}"
+
 _JSON_NAMES = MappingProxyType(
     {
         "page_size": "pageSize",
@@ -122,6 +135,12 @@ _JSON_NAMES = MappingProxyType(
         "journal_size": "journalSize",
     }
 )
+
+
+def _shown(value: Any) -> str:
+    """A refused value as a message shows it: a 4000-digit number is cut, not printed whole."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:12]}... (a number of {len(text)} characters)"
 
 
 def _json_words(message: str) -> str:

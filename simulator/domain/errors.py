@@ -57,6 +57,13 @@ class Unauthenticated(SandboxError):
     code = "unauthenticated"
 
 
+class Refused(SandboxError):
+    """A request the sandbox will not serve whoever sends it: one from another web site, or one
+    addressed to a name that is not this machine's (a DNS rebinding attempt)."""
+
+    code = "refused"
+
+
 class InvalidClient(SandboxError):
     """OAuth2 client credentials that do not match an account (``invalid_client``)."""
 

@@ -13,9 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .config import LARGEST_COUNT
 from .errors import InvalidRequest, Problem
 
 ALL_OPERATIONS = "*"
+LONGEST_LATENCY = 600.0
+"""The longest latency a fault adds, in seconds: ten minutes outlasts any client's timeout, and a
+longer sleep only holds one of the server's threads for nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +122,29 @@ class FaultPlan:
 
 
 def rule_from_json(path: str, raw: Mapping[str, Any]) -> FaultRule:
-    """Build a rule from its JSON form (already schema-checked), checking what a schema cannot."""
+    """Build a rule from its JSON form (already schema-checked), checking what a schema cannot:
+    the latency range's order, and the bounds of every number (a clear 400, not an overflow)."""
     latency = raw.get("latency", 0)
     if isinstance(latency, Mapping):
         low, high = float(latency.get("min", 0)), float(latency.get("max", latency.get("min", 0)))
     else:
         low = high = float(latency)
-    if high < low:
-        raise InvalidRequest(
-            Problem(f"{path}.latency", f"max {high:g} is below min {low:g}"), code="invalid_config"
+    problems = [
+        Problem(f"{path}.{name}", f"{value!r:.40} is out of range: {expected}")
+        for name, value, ok, expected in (
+            ("latency", high, high <= LONGEST_LATENCY, f"at most {LONGEST_LATENCY:g} seconds"),
+            *(
+                (name, raw[name], raw[name] <= LARGEST_COUNT, f"at most {LARGEST_COUNT}")
+                for name in ("forceCount", "dropNext")
+                if name in raw
+            ),
         )
+        if not ok
+    ]
+    if high < low:
+        problems.append(Problem(f"{path}.latency", f"max {high:g} is below min {low:g}"))
+    if problems:
+        raise InvalidRequest(*problems, code="invalid_config")
     force_status = raw.get("forceStatus")
     force_count = int(raw.get("forceCount", 1 if force_status is not None else 0))
     return FaultRule(

@@ -10,6 +10,11 @@ that retries a page after a network error gets the same page again instead of sk
 A page comes with a scrollId only while it is full; the page after the last full one is empty and
 has none, exactly as the vendor describes ("it is possible that you will get back an empty array on
 the last page").
+
+Each account keeps at most ``OPEN_SCROLLS_PER_ACCOUNT`` scrolls open: a client that opens scroll
+after scroll without finishing them (a poller starting over every second) would otherwise hold a
+result set per call for the whole lifetime of a scroll. Past the cap the oldest is dropped, and its
+scrollIds then answer exactly as an expired scroll's do.
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ def continuation(body: object) -> tuple[object, tuple[str, ...]]:
     if isinstance(body, dict) and isinstance(body.get(SCROLL_ID), str):
         return {SCROLL_ID: body[SCROLL_ID]}, tuple(str(name) for name in body if name != SCROLL_ID)
     return body, ()
+
+
+OPEN_SCROLLS_PER_ACCOUNT = 100
+"""How many scrolls one account may hold open at once (both list operations together)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +87,13 @@ class ScrollRegistry(Generic[T]):
         self._scrolls: dict[str, _Scroll[T]] = {}
         self._cursors: dict[str, tuple[str, int]] = {}  # scrollId -> (scroll key, offset)
         self._expiry: list[tuple[int, str]] = []  # a heap: the next scroll to expire comes first
+        self._owned: dict[str, dict[str, None]] = {}  # owner -> keys of its open scrolls, oldest first
 
     def clear(self) -> None:
         self._scrolls.clear()
         self._cursors.clear()
         self._expiry.clear()
+        self._owned.clear()
 
     def __len__(self) -> int:
         return len(self._scrolls)
@@ -110,10 +121,19 @@ class ScrollRegistry(Generic[T]):
         # its next page is simply the empty last page.
         following = first[page_size:]
         key = self._token()
+        owned = self._owned.setdefault(owner, {})
+        while len(owned) >= OPEN_SCROLLS_PER_ACCOUNT:
+            self._drop(next(iter(owned)))  # the oldest; its heap entry is skipped when it comes up
         self._scrolls[key] = _Scroll(
             owner, operation, following, rest if following else None, page_size, now + ttl, []
         )
+        owned[key] = None
         heapq.heappush(self._expiry, (now + ttl, key))
+        if len(self._expiry) > 2 * len(self._scrolls) + 1024:
+            # Evicted scrolls leave their entries behind; rebuild from the open ones now and then
+            # (amortised O(1)), so a long scroll lifetime cannot make the heap grow without bound.
+            self._expiry = [(scroll.expires_at, k) for k, scroll in self._scrolls.items()]
+            heapq.heapify(self._expiry)
         return self._paged(key, tuple(first[:page_size]), page_size)
 
     def next(self, scroll_id: str, owner: str, operation: str, now: int) -> Page[T]:
@@ -131,7 +151,8 @@ class ScrollRegistry(Generic[T]):
             raise NotFound.at(
                 "scrollId",
                 f"{scroll_id!r} is not an open scroll of yours (scrolls expire 5 minutes of sandbox time "
-                "after their first page; start a new query)",
+                f"after their first page, and past {OPEN_SCROLLS_PER_ACCOUNT} open ones an account's "
+                "oldest is dropped; start a new query)",
                 code="scroll_not_found",
             )
         return self._page(cursor[0], cursor[1])
@@ -160,7 +181,16 @@ class ScrollRegistry(Generic[T]):
         however many pages a long scroll has handed out."""
         while self._expiry and self._expiry[0][0] <= now:
             _, key = heapq.heappop(self._expiry)
-            scroll = self._scrolls.pop(key, None)
-            if scroll is not None:
-                for token in scroll.tokens:
-                    del self._cursors[token]
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        """Forget one scroll, its scrollIds and its place among its owner's open scrolls."""
+        scroll = self._scrolls.pop(key, None)
+        if scroll is None:
+            return
+        for token in scroll.tokens:
+            del self._cursors[token]
+        owned = self._owned[scroll.owner]
+        del owned[key]
+        if not owned:
+            del self._owned[scroll.owner]

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from .auth import Authenticator, IssuedToken
-from .clock import ControllableClock, format_rfc3339, parse_rfc3339, seconds
+from .clock import EARLIEST, LATEST, MICROS, ControllableClock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
 from .errors import InvalidRequest, Problem
 from .faults import FaultDecision, FaultPlan, rule_from_json
@@ -73,7 +73,7 @@ class Sandbox:
         self._generators = {name: self._seeded(name) for name in GENERATORS}
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
-        self.auth = Authenticator(world, self._generators["tokens"], self.config)
+        self.auth = Authenticator(world, self.config)
 
     def _seeded(self, name: str) -> random.Random:
         return random.Random(f"{self.config.seed}:{name}")
@@ -210,7 +210,9 @@ class Sandbox:
         """Apply one schema-valid clock command: ``freeze``, ``set``, ``advance`` or ``resume``.
 
         This is the one entry point for every change of sandbox time (the control plane's route
-        and the console both call it).
+        and the console both call it). The clock stays between the Unix epoch and the last instant
+        a timestamp can show; a command that would leave that range is refused (400) and moves
+        nothing.
         """
         with self.lock:
             if command.get("resume") is True:
@@ -223,9 +225,21 @@ class Sandbox:
                     raise InvalidRequest.at(
                         "set", f"{command['set']!r} is not an RFC 3339 date-time (like 2023-05-01T09:29:55Z)"
                     )
+                if instant < EARLIEST:
+                    raise InvalidRequest.at(
+                        "set", f"{command['set']!r} is before {format_rfc3339(EARLIEST)}, the earliest time"
+                    )
                 self.clock.set(instant)
             elif "advance" in command:
-                self.clock.advance(seconds(float(command["advance"])))
+                advance = float(command["advance"])
+                room = LATEST - self.clock.now()
+                if advance * MICROS > room:
+                    raise InvalidRequest.at(
+                        "advance",
+                        f"{advance!r:.40} seconds is out of range: at most {room / MICROS:.3f} seconds "
+                        f"now, since the clock stops at {format_rfc3339(LATEST)}",
+                    )
+                self.clock.advance(seconds(advance))
             return self.clock_state()
 
     # --- settings and faults ---------------------------------------------------------------
@@ -304,5 +318,5 @@ class Sandbox:
             for operation, rule in rules.items():
                 self.faults.configure(operation, rule)
             self._attach(world, store)
-            self.auth = Authenticator(world, generators["tokens"], self.config)
+            self.auth = Authenticator(world, self.config)
             self.auth.restore(list(document.get("tokens", [])))

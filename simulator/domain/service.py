@@ -93,12 +93,17 @@ class ConversationService:
             due_date=due_date,
             is_test=bool(body.get("isTest", False)),
         )
-        self.store.add_conversation(conversation)
+        message = None
         if initial:
             message = self._message(conversation, caller, initial["message"], now, visible_at)
+        # Everything, the answer included, is computed before anything is stored: a request that
+        # fails at any step leaves nothing behind.
+        view = conversation_view(self.world, conversation, caller.id)
+        self.store.add_conversation(conversation)
+        if message is not None:
             self.store.add_message(message)
             self._on_message(message, conversation)
-        return conversation_view(self.world, conversation, caller.id)
+        return view
 
     def _other_party(self, caller: Account, body: Body) -> Account:
         by_ref = body.get("otherPartyTradingPartnerId")
@@ -189,8 +194,10 @@ class ConversationService:
             changes.update(self._status_change(conversation, body["status"], now))
         if changes:
             conversation = replace(conversation, last_update=max(now, conversation.last_update), **changes)
+        view = conversation_view(self.world, conversation, caller.id)  # before storing: all or nothing
+        if changes:
             self.store.replace_conversation(conversation)
-        return conversation_view(self.world, conversation, caller.id)
+        return view
 
     def _type_change(
         self, conversation: Conversation, role: Role, type_: Mapping[str, Any]
@@ -252,14 +259,15 @@ class ConversationService:
             )
         now = self.clock.now()
         message = self._message(conversation, caller, body["message"], now, now + self._lag())
-        self.store.add_message(message)
         changes: dict[str, Any] = {"last_update": max(now, conversation.last_update)}
         if conversation.status == "new" and caller.role != conversation.initiated_by:
             changes["status"] = "in_progress"
         conversation = replace(conversation, **changes)
+        view = message_view(self.world, message, conversation.references, caller.id)  # before storing
+        self.store.add_message(message)
         self.store.replace_conversation(conversation)
         self._on_message(message, conversation)
-        return message_view(self.world, message, conversation.references, caller.id)
+        return view
 
     def _message(
         self, conversation: Conversation, sender: Account, text: str, now: int, visible_at: int

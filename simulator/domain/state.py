@@ -104,7 +104,7 @@ def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
 
 
 # --- the seeded generators ---------------------------------------------------------------------
-GENERATORS = ("ids", "lags", "scrolls", "notifications", "tokens", "faults")
+GENERATORS = ("ids", "lags", "scrolls", "notifications", "faults")
 """The sandbox's seeded generators, by the name their state is saved under in ``random``."""
 
 _MT_WORDS = 625  # Mersenne Twister: 624 state words and the position in them

@@ -9,6 +9,7 @@ called.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -345,7 +346,17 @@ def _authenticate(sandbox: Sandbox) -> Account:
             "Authorization", "missing; send 'Authorization: bearer <token>'", code="token_missing"
         )
     if scheme.lower() != "bearer" or not token.strip():
+        # Name the scheme only when it is one (a word followed by a credential): whatever else the
+        # header holds may be the secret itself, and an answer (or the journal) must not repeat it.
+        named = _SCHEME.fullmatch(scheme) is not None and token.strip()
+        got = f"got a {scheme!r} credential" if named else "got something else (not repeated here)"
         raise Unauthenticated.at(
-            "Authorization", f"expected 'bearer <token>', got a {scheme!r} credential", code="token_malformed"
+            "Authorization",
+            f"expected 'bearer <token>' (one space between them), {got}",
+            code="token_malformed",
         )
     return sandbox.authenticate(token.strip())
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,19}")
+"""An authentication scheme's name (Basic, Bearer, Digest...), safe to show back."""

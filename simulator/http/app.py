@@ -22,9 +22,11 @@ from ..domain.sandbox import Sandbox
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
+from .bodies import with_measured_bodies
 from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
+from .site_guard import install_site_guard
 
 MAX_BODY_BYTES = 1024 * 1024
 API_PREFIX = "/api/v3"
@@ -42,6 +44,8 @@ class ServerConfig:
     """Load state from this file at start (if it exists) and write it after every change."""
     webhook_base_delay: float = 0.5
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
+    loopback_only: bool = True
+    """Bound to loopback: serve only loopback names in ``Host`` (see ``site_guard``)."""
 
 
 def create_app(
@@ -61,10 +65,12 @@ def create_app(
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
     if config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
+    install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
     app.register_blueprint(create_console_blueprint())
     register_error_handlers(app)
+    app.wsgi_app = with_measured_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign,assignment]
     return app
 
 
@@ -108,6 +114,7 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
 def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_file: StateFile) -> None:
     """Load the saved state (refusing a broken file loudly), then save after every change."""
     where = str(state_file.path)
+    state_file.sweep_abandoned()  # what a killed writer left behind
     try:
         document = state_file.read()
     except ValueError as error:

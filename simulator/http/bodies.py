@@ -5,8 +5,10 @@ Every refusal is a 400 naming where the problem is, never a 500 later while rend
 
 from __future__ import annotations
 
+import io
 import json
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import request
@@ -114,3 +116,36 @@ def _require_unicode(path: str, text: str) -> None:
 def unsupported_media_type() -> UnsupportedMediaType:
     got = request.mimetype or "no Content-Type"
     return UnsupportedMediaType(f"Content-Type: expected application/json, got {got}")
+
+
+_WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def with_measured_bodies(wsgi_app: _WsgiApp, limit: int) -> _WsgiApp:
+    """Give every body without a ``Content-Length`` (a chunked one) a length before the app reads it.
+
+    A server that ends such a stream itself (granian sets ``wsgi.input_terminated``) leaves the
+    limit to the framework, and werkzeug then stops reading at the limit without an error: the
+    first MiB of a larger body was handled as if it were the whole body (and stored, when it
+    parsed). Here at most ``limit + 1`` bytes are read and handed on with their length, so a body
+    over the limit is refused (413) like one that declared its length, and nothing truncated is
+    ever parsed. waitress already buffers chunked bodies and sets their length itself.
+    """
+
+    def measured(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            stream = environ["wsgi.input"]
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit:
+                chunk = stream.read(limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+            environ["CONTENT_LENGTH"] = str(size)  # limit + 1 when there was more: refused as too large
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # werkzeug ignores a length beside "chunked"
+        return wsgi_app(environ, start_response)
+
+    return measured

@@ -226,12 +226,22 @@ def create_control_blueprint() -> Blueprint:
     return control
 
 
+_LARGEST_QUERY_NUMBER = 10**18
+"""Sequence numbers and limits in a query stay below this (far above any journal's count)."""
+
+
 def _whole(name: str, minimum: int) -> int | None:
+    """A query parameter that must be a whole number (ASCII digits only: ``²`` is a digit to
+    ``str.isdigit`` but not to ``int``) between ``minimum`` and a bound no count reaches."""
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < minimum:
-        raise InvalidRequest.at(name, f"{raw!r} is not a whole number of at least {minimum}")
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 18
+    if not digits or not minimum <= int(raw) < _LARGEST_QUERY_NUMBER:
+        shown = repr(raw) if len(raw) <= 40 else f"{raw[:12]!r}... ({len(raw)} characters)"
+        raise InvalidRequest.at(
+            name, f"{shown} is not a whole number from {minimum} to {_LARGEST_QUERY_NUMBER - 1}"
+        )
     return int(raw)
 
 

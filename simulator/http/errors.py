@@ -21,6 +21,7 @@ from ..domain.errors import (
     InvalidTokenRequest,
     NotFound,
     RateLimited,
+    Refused,
     SandboxError,
     Unauthenticated,
 )
@@ -31,6 +32,7 @@ _STATUS: tuple[tuple[type[SandboxError], int], ...] = (
     (InvalidRequest, 400),
     (NotFound, 404),
     (Unauthenticated, 401),
+    (Refused, 403),
     (RateLimited, 429),
 )
 

@@ -131,3 +131,14 @@ def test_console_bench_runs(results_dir: Path) -> None:
     pages = document["pages"]
     assert set(pages) == {"first page", "last page", "filtered", "search"}
     assert pages["first page"]["rows"] == 25 and pages["search"]["rows"] == 1
+
+
+def test_reliability_bench_runs(results_dir: Path) -> None:
+    out = run_script("reliability.py", "--smoke", "--results-dir", str(results_dir))
+    assert "A second serve on a port in use" in out
+    document = results(results_dir, "reliability")
+    assert document["second_bind"] and all(row["refused"] for row in document["second_bind"])
+    assert document["slow_clients"]["with"]["requests"] > 0
+    assert document["scroll_load"]["list_calls"] > 0
+    assert document["failed_writes"]["stored_by_400_or_more"] == 0
+    assert document["failed_writes"]["unexpected_500_or_more"] == 0

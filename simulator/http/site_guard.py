@@ -1,0 +1,104 @@
+"""Who may talk to the sandbox: no other web site, and no name but loopback's when bound there.
+
+A sandbox on 127.0.0.1 is reachable from every web page the developer opens. A browser lets any
+page send "simple" requests (a form, or a text/plain body) without asking first, and a page whose
+DNS name is rebound to 127.0.0.1 becomes same-origin with the sandbox and can read its answers,
+``/_sandbox/state`` included (demo secrets and live tokens). So, for every route:
+
+* bound to loopback, only loopback names are served in ``Host`` (localhost, ``*.localhost``,
+  127.0.0.0/8, ``[::1]``): a rebound name is refused before anything runs;
+* outside the vendor API, a request whose ``Origin`` is not the sandbox's own, or whose
+  ``Sec-Fetch-Site`` says it comes from another site, is refused: the control plane and any page
+  served beside it are for the developer's own tools and the sandbox's own pages;
+* on the control plane, a form or text/plain body is refused: its calls take JSON or nothing, and
+  those are the bodies a foreign page can send without a preflight. A bodiless ``POST`` (curl's
+  ``-X POST``) sends none of these headers and keeps working.
+
+The vendor API under ``/api/v3`` needs a bearer token and JSON, which a foreign page can neither
+read nor send without the CORS permission the sandbox never gives.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from flask import Flask, request
+
+from ..domain.errors import Refused
+
+CONTROL_PREFIX = "/_sandbox"
+SIMPLE_BODIES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+"""The body types a browser sends cross-site without a preflight."""
+SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
+"""``Sec-Fetch-Site`` values of a request the user or the sandbox's own pages made."""
+
+
+def install_site_guard(app: Flask, *, api_prefix: str, loopback_only: bool) -> None:
+    """Check every request of ``app`` before its route runs (404s included)."""
+
+    @app.before_request
+    def _guard() -> None:
+        if loopback_only:
+            _require_loopback_host()
+        if request.path.startswith(api_prefix + "/") or request.path == api_prefix:
+            return
+        _require_same_site()
+        if request.path.startswith(CONTROL_PREFIX + "/") and request.mimetype in SIMPLE_BODIES:
+            raise Refused.at(
+                "Content-Type",
+                f"{request.mimetype} is refused on the control plane (a web page can send it from another "
+                "site); send JSON with Content-Type: application/json, or no body",
+                code="cross_site",
+            )
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a ``Host`` header value (a name or address, with an optional port) is loopback."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    name = name.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True  # RFC 6761: these names always resolve to loopback
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _require_loopback_host() -> None:
+    host = request.environ.get("HTTP_HOST")
+    if host is not None and not is_loopback_host(host):
+        shown = host if len(host) <= 80 and host.isprintable() else f"{host[:40]!r}..."
+        raise Refused.at(
+            "Host",
+            f"{shown!r} is not a loopback name; a sandbox bound to loopback answers only localhost, "
+            "127.0.0.1 and [::1] (serve --host with an address of this machine, and --admin-token, to "
+            "be reached by another name)",
+            code="foreign_host",
+        )
+
+
+def _require_same_site() -> None:
+    origin = request.headers.get("Origin")
+    own = f"{request.scheme}://{request.host}"
+    # The scheme is not compared: a proxy terminating TLS in front of the sandbox changes it, and
+    # the same host and port under another scheme is this very server.
+    if origin is not None and origin.lower().partition("://")[2] != request.host.lower():
+        shown = origin if len(origin) <= 80 and origin.isprintable() else f"{origin[:40]!r}..."
+        raise Refused.at(
+            "Origin",
+            f"{shown!r} is another site; the control plane answers only the sandbox's own pages "
+            f"({own}) and tools that send no Origin",
+            code="cross_site",
+        )
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site.lower() not in SAME_SITE_FETCHES:
+        raise Refused.at(
+            "Sec-Fetch-Site",
+            f"{fetch_site[:40]!r}: the browser says another site sent this request, which the control "
+            "plane refuses",
+            code="cross_site",
+        )
