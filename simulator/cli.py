@@ -88,6 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="load state from this file at start (when it exists); save it after every change and at exit",
     )
     serve.add_argument(
+        "--persona",
+        action="append",
+        default=[],
+        type=_persona_option,
+        metavar="ROLE[=ID,...]",
+        help="let the sandbox play the world's retailers or suppliers (retailer, supplier, or e.g. "
+        "retailer=1000001 for named accounts); repeatable",
+    )
+    serve.add_argument(
+        "--personas",
+        type=Path,
+        metavar="FILE",
+        help="persona file (YAML) saying who the sandbox plays and how (contracts/persona.schema.json)",
+    )
+    serve.add_argument(
         "--admin-token",
         default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
@@ -208,6 +223,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
     from .http.app import ServerConfig, create_app
     from .http.server import ServerUnavailable, serve, serve_granian
+    from .personas import PersonaFileError
 
     lag_min, lag_max = args.lag
     config = ServerConfig(
@@ -222,6 +238,8 @@ def _serve(args: argparse.Namespace) -> int:
         world_path=args.world,
         admin_token=args.admin_token,
         state_file=args.state_file,
+        personas_file=args.personas,
+        persona_options=tuple(args.persona),
     )
     if not _is_loopback(args.host) and not args.admin_token:
         print(
@@ -232,7 +250,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         app = create_app(config)
-    except WorldFileError as exc:
+    except (WorldFileError, PersonaFileError) as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
     if args.server == "waitress":
@@ -258,6 +276,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
     return value
+
+
+def _persona_option(text: str) -> Any:
+    from .personas import parse_option
+
+    try:
+        return parse_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _lag_range(text: str) -> tuple[float, float]:

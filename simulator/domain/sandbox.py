@@ -322,7 +322,9 @@ class Sandbox:
         if instant is None:
             raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
         generators = generators_from_json(document, config.seed)
-        appliers = [extension.prepare_import(document.get(name)) for name, extension in self.extensions.items()]
+        appliers = [
+            extension.prepare_import(document.get(name)) for name, extension in self.extensions.items()
+        ]
         with self.lock:
             self.config.copy_from(config)
             self.clock.restore(instant, frozen=bool(document["clock"]["frozen"]))

@@ -7,16 +7,25 @@ holds what they do, ``templates`` fills their texts, ``loader`` reads persona fi
 
 from __future__ import annotations
 
-from .config import PersonaSettings
+from .config import PersonaRole, PersonaSettings
 from .engine import Personas
-from .loader import PersonaFileError, attach_personas, default_document, parse_option, read_document
+from .loader import (
+    PersonaFileError,
+    attach_personas,
+    default_document,
+    parse_option,
+    read_document,
+    requested_settings,
+)
 
 __all__ = [
     "PersonaFileError",
+    "PersonaRole",
     "PersonaSettings",
     "Personas",
     "attach_personas",
     "default_document",
     "parse_option",
     "read_document",
+    "requested_settings",
 ]

@@ -148,11 +148,7 @@ def settings_from(
     for role in ROLES:
         section = full.get(role, {})
         active[role] = _accounts(section, role, world, problems) if _is_on(document, role) else ()
-        for index, entry in enumerate(section.get("complaints" if role == "retailer" else "answers", [])):
-            where = f"{role}.{'complaints' if role == 'retailer' else 'answers'}[{index}]"
-            for name in _TEMPLATE_FIELDS:
-                if name in entry:
-                    problems.extend(template_problems(f"{where}.{name}", entry[name]))
+    problems += file_template_problems(full)
     retailer, supplier = full.get("retailer", {}), full.get("supplier", {})
     if "complaints" in retailer and not any(c.get("weight", 1) > 0 for c in retailer["complaints"]):
         problems.append(Problem("retailer.complaints", "at least one complaint needs a weight above 0"))
@@ -197,6 +193,19 @@ def _accounts(
                 )
             )
     return tuple(sorted(named))
+
+
+def file_template_problems(document: Any) -> list[Problem]:
+    """The template problems of a persona document (any shape: it may not fit the schema yet)."""
+    problems: list[Problem] = []
+    for role, lists in (("retailer", "complaints"), ("supplier", "answers")):
+        section = document.get(role) if isinstance(document, Mapping) else None
+        entries = section.get(lists) if isinstance(section, Mapping) else None
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            for name in _TEMPLATE_FIELDS:
+                if isinstance(entry, Mapping) and isinstance(entry.get(name), str):
+                    problems.extend(template_problems(f"{role}.{lists}[{index}].{name}", entry[name]))
+    return problems
 
 
 def template_problems(field: str, template: str) -> list[Problem]:

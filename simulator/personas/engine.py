@@ -70,17 +70,43 @@ class Personas:
     """The personas of one sandbox; attached to it as the ``personas`` part of its state."""
 
     def __init__(
-        self, sandbox: Sandbox, contract: Contract, defaults: Mapping[str, Any], settings: PersonaSettings
+        self,
+        sandbox: Sandbox,
+        contract: Contract,
+        defaults: Callable[[], Mapping[str, Any]],
+        settings: PersonaSettings | None = None,
     ) -> None:
+        """``defaults`` reads the built-in behaviours, only when first needed: a sandbox whose
+        personas nobody switches on pays nothing for them (no file read, no Faker)."""
         self.sandbox = sandbox
         self.contract = contract
-        self.defaults = defaults
-        self.settings = settings
+        self._read_defaults = defaults
+        self._defaults: Mapping[str, Any] | None = None
+        self._settings = settings
         self._title_limit = _title_limit(contract)
-        self._filler = Filler(sandbox.world, settings.seed)
+        self._filler: Filler | None = None
         self._restart()
         sandbox.attach("personas", self)
         sandbox.notifications.subscribe(self._heard)
+
+    @property
+    def settings(self) -> PersonaSettings:
+        """The current settings (none acting until someone configures personas)."""
+        if self._settings is None:
+            self._settings = self.settings_for({})
+        return self._settings
+
+    @property
+    def active(self) -> bool:
+        """Whether any account is played (without reading the defaults when none was ever asked)."""
+        settings = self._settings
+        return settings is not None and bool(settings.retailer_accounts or settings.supplier_accounts)
+
+    @property
+    def defaults(self) -> Mapping[str, Any]:
+        if self._defaults is None:
+            self._defaults = self._read_defaults()
+        return self._defaults
 
     # --- configuration ------------------------------------------------------------------------
     def settings_for(self, document: Mapping[str, Any]) -> PersonaSettings:
@@ -90,7 +116,7 @@ class Personas:
     def configure(self, settings: PersonaSettings) -> None:
         """Switch to ``settings``; the schedule starts over from the current time."""
         with self.sandbox.lock:
-            self.settings = settings
+            self._settings = settings
             self._restart()
 
     def to_json(self) -> dict[str, Any]:
@@ -106,7 +132,7 @@ class Personas:
         self._restart()
 
     def export(self) -> Any:
-        return dict(self.settings.document)
+        return None if self._settings is None else dict(self._settings.document)
 
     def prepare_import(self, raw: Any) -> Callable[[], None]:
         if raw is None:
@@ -152,24 +178,32 @@ class Personas:
     def _restart(self) -> None:
         """A fresh schedule from now: new generators, no threads, the first openings drawn."""
         with self.sandbox.lock:
-            seed = self.settings.seed
-            self._random = random.Random(f"{seed}:personas")
-            if self._filler.world is not self.sandbox.world:  # an import brought another world
-                self._filler.world = self.sandbox.world
-            self._filler.reseed(seed)
             self._heap: list[_Due] = []
             self._order = 0
             self._retailer_threads: dict[str, _RetailerThread] = {}
             self._supplier_threads: dict[str, _SupplierThread] = {}
             self._references = 0
+            settings = self._settings
+            if settings is None:
+                return
+            self._random = random.Random(f"{settings.seed}:personas")
+            if self._filler is None:
+                self._filler = Filler(self.sandbox.world, settings.seed)
+            self._filler.world = self.sandbox.world  # an import may have brought another world
+            self._filler.reseed(settings.seed)
             now = self.sandbox.clock.now()
-            behaviour = self.settings.retailer
-            for account_id in self.settings.retailer_accounts:
+            behaviour = settings.retailer
+            for account_id in settings.retailer_accounts:
                 for standard, rate in (
                     (False, behaviour.conversations_per_hour),
                     (True, behaviour.standard_per_hour),
                 ):
                     self._schedule_opening(account_id, standard, rate, now)
+
+    @property
+    def _texts(self) -> Filler:
+        assert self._filler is not None  # made by _restart as soon as there are settings
+        return self._filler
 
     def _at(self, when: int, label: str, run: Callable[[], None]) -> None:
         self._order += 1
@@ -233,6 +267,8 @@ class Personas:
     # --- hearing the other side ---------------------------------------------------------------
     def _heard(self, notification: Notification) -> None:
         """A new message for ``notification.account_id``: schedule the persona's reaction, if any."""
+        if self._settings is None:
+            return
         payload = notification.render()
         message = self.sandbox.store.message(str(payload["dscoMessageId"]))
         if message is None:
@@ -280,7 +316,7 @@ class Personas:
         complaint = rng.choices(kinds, weights=[c.weight for c in kinds])[0]
         order = rng.choice(orders)
         line = rng.choice(order.lines) if complaint.line_item and order.lines else None
-        consumer = self._filler.consumer()
+        consumer = self._texts.consumer()
         thread = _RetailerThread(account_id, order.supplier_id, complaint, consumer, order, line)
         values = self._values(thread, now)
         context: dict[str, Any] = {"type": "order", "poNumber": order.po_number}
@@ -377,7 +413,7 @@ class Personas:
             self._wait_for_answer(conversation_id, thread, now)
 
     def _values(self, thread: _RetailerThread, now: int) -> dict[str, str]:
-        return self._filler.values(
+        return self._texts.values(
             retailer_id=thread.account_id,
             supplier_id=thread.supplier_id,
             consumer=thread.consumer,
@@ -452,7 +488,7 @@ class Personas:
 
     def _supplier_values(self, conversation: Conversation, now: int) -> dict[str, str]:
         order, line = order_of(self.sandbox.world, conversation.context)
-        return self._filler.values(
+        return self._texts.values(
             retailer_id=conversation.retailer_id,
             supplier_id=conversation.supplier_id,
             consumer=None,

@@ -19,7 +19,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..resources import data_dir
-from .config import ROLES, PersonaRole, PersonaSettings, enabled, settings_from
+from .config import ROLES, PersonaRole, PersonaSettings, enabled, file_template_problems, settings_from
 from .engine import Personas
 
 SCHEMA = "persona.schema.json"
@@ -55,10 +55,12 @@ def read_file(path: Path, contract: Contract) -> tuple[dict[str, Any], yaml.Node
         raise PersonaFileError(f"{where}:1: not valid YAML: {error}") from None
     if document is None:
         document = {}
-    violations = contract.validate(contract.schema_uri(SCHEMA), document)
-    if violations:
+    problems = [(v.path, v.message) for v in contract.validate(contract.schema_uri(SCHEMA), document)]
+    problems += [(p.field, p.message) for p in file_template_problems(document)]
+    if problems:
+        problems.sort(key=lambda problem: _line(root, problem[0]))
         raise PersonaFileError(
-            "\n".join(f"{where}:{_line(root, v.path)}: {v.path}: {v.message}" for v in violations)
+            "\n".join(f"{where}:{_line(root, field)}: {field}: {message}" for field, message in problems)
         )
     return dict(document), root
 
@@ -125,12 +127,29 @@ def attach_personas(
     options: Sequence[tuple[PersonaRole, list[str] | None]] = (),
 ) -> Personas:
     """Attach the personas a start asks for (none acting when nothing asks) to ``sandbox``."""
-    defaults = default_document(contract)
+    personas = Personas(sandbox, contract, lambda: default_document(contract))
+    settings = requested_settings(personas, file=file, options=options)
+    if settings is not None:
+        personas.configure(settings)
+    return personas
+
+
+def requested_settings(
+    personas: Personas,
+    *,
+    file: Path | None = None,
+    options: Sequence[tuple[PersonaRole, list[str] | None]] = (),
+) -> PersonaSettings | None:
+    """The settings the world's section, a file and options ask for (None: nothing asked), or a
+    :class:`PersonaFileError` listing every problem."""
+    contract, world = personas.contract, personas.sandbox.world
     file_document, root = read_file(file, contract) if file is not None else (None, None)
-    document = requested(sandbox.world, file_document, options)
+    document = requested(world, file_document, options)
+    if not document:
+        return None
     where = str(file) if file is not None else "personas"
-    settings = settings_or_error(document, defaults, sandbox.world, sandbox.config.seed, where, root)
-    return Personas(sandbox, contract, defaults, settings)
+    seed = personas.sandbox.config.seed
+    return settings_or_error(document, personas.defaults, world, seed, where, root)
 
 
 def _line(root: yaml.Node | None, path: str) -> int:
