@@ -125,8 +125,12 @@ class Personas:
 
     # --- the sandbox's extension hooks -------------------------------------------------------
     def clock_moved(self, before: int, after: int) -> None:
+        """Forward: run what fell due on the way. Back in time: the plan was for a future that is
+        gone, so the schedule starts over from the new time (as after a reset)."""
         if after > before:
             self._run_due(after, stamped=True)
+        else:
+            self._restart()
 
     def after_reset(self) -> None:
         self._restart()
@@ -183,6 +187,7 @@ class Personas:
             self._retailer_threads: dict[str, _RetailerThread] = {}
             self._supplier_threads: dict[str, _SupplierThread] = {}
             self._references = 0
+            self._openings: dict[tuple[str, bool], random.Random] = {}
             settings = self._settings
             if settings is None:
                 return
@@ -295,7 +300,12 @@ class Personas:
             c.standard == standard and c.weight > 0 for c in self.settings.retailer.complaints
         ):
             return
-        when = after + max(seconds(self._random.expovariate(rate / _HOUR)), 1000)
+        stream = self._openings.get((account_id, standard))
+        if stream is None:  # each account's openings draw from their own stream, so that what the
+            # other side does (answering sooner or later) never moves when conversations open
+            stream = random.Random(f"{self.settings.seed}:open:{account_id}:{standard}")
+            self._openings[(account_id, standard)] = stream
+        when = after + max(seconds(stream.expovariate(rate / _HOUR)), 1000)
         self._at(when, "open", lambda: self._open(account_id, standard, rate))
 
     def _open(self, account_id: str, standard: bool, rate: float) -> None:
@@ -311,7 +321,7 @@ class Personas:
         )
         if not orders:
             return
-        rng = self._random
+        rng = self._openings[(account_id, standard)]
         kinds = [c for c in self.settings.retailer.complaints if c.standard == standard and c.weight > 0]
         complaint = rng.choices(kinds, weights=[c.weight for c in kinds])[0]
         order = rng.choice(orders)
@@ -408,7 +418,7 @@ class Personas:
         ):
             return
         if self._send(
-            "retailer", "reopen", thread.account_id, conversation_id, self._text(thread, "reopen", now)
+            "retailer", "again", thread.account_id, conversation_id, self._text(thread, "reopen", now)
         ):
             self._wait_for_answer(conversation_id, thread, now)
 
