@@ -11,7 +11,7 @@ from simulator.contract import Contract
 from simulator.domain.clock import parse_rfc3339
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
-from simulator.personas import Personas, PersonaRole, attach_personas
+from simulator.personas import PersonaRole, Personas, attach_personas
 
 START = "2023-05-01T09:00:00.000Z"
 QUARTER = 900

@@ -65,9 +65,9 @@ def persona_counts(served: Served, example_account: str) -> dict[str, int]:
             continue
         assert "refused" not in event, event
         response, request = event["response"], event["request"]
-        if event["persona"]["action"] == "open" and response["type"]["type"] == "customer_care":
-            if example_account in (response["dscoSupplierId"], response["dscoRetailerId"]):
-                ours.add(response["id"])
+        opened = event["persona"]["action"] == "open" and response["type"]["type"] == "customer_care"
+        if opened and example_account in (response["dscoSupplierId"], response["dscoRetailerId"]):
+            ours.add(response["id"])
         conversation = response.get("id") if event["operation"] == "createConversation" else None
         conversation = conversation or request.get("dscoConversationId")
         suffix = " (example)" if conversation in ours else ""

@@ -78,14 +78,14 @@ def test_reset_keeps_the_configuration_and_restarts_the_schedule_from_now(contra
     first_due = personas.next_due()
     assert first_due is not None and first_due > instant(START) + 3600 * 1_000_000
     # The schedule is drawn afresh from the same seed: the same gaps as at the start.
-    fresh, fresh_personas = frozen_sandbox(contract, [("retailer", None)])
+    _fresh, fresh_personas = frozen_sandbox(contract, [("retailer", None)])
     fresh_due = fresh_personas.next_due()
     assert fresh_due is not None
     assert first_due - (instant(START) + 3600 * 1_000_000) == fresh_due - instant(START)
 
 
 def test_the_configuration_travels_with_the_exported_state(contract: Contract) -> None:
-    sandbox, personas = frozen_sandbox(contract, [("supplier", ["2000001"])])
+    sandbox, _personas = frozen_sandbox(contract, [("supplier", ["2000001"])])
     state = sandbox.export_state()
     assert state["personas"]["supplier"]["enabled"] is True
     assert state["personas"]["supplier"]["accounts"] == ["2000001"]

@@ -1,0 +1,90 @@
+"""``/_sandbox/personas`` and the serve options: read, switch on, refuse bad input whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from simulator.cli import main
+from simulator.contract import Contract
+from simulator.domain.config import SandboxConfig
+from simulator.http import ServerConfig, create_app
+
+
+def client(contract: Contract, **config: object) -> FlaskClient:
+    app = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False), **config), contract=contract)  # type: ignore[arg-type]
+    return app.test_client()
+
+
+def test_nobody_acts_until_switched_on_and_a_put_switches_on(contract: Contract) -> None:
+    http = client(contract)
+    shown = http.get("/_sandbox/personas").get_json()
+    assert shown["active"] == {"retailer": [], "supplier": []}
+    changed = http.put("/_sandbox/personas", json={"supplier": {"accounts": ["2000002"]}})
+    assert changed.status_code == 200
+    assert changed.get_json()["active"] == {"retailer": [], "supplier": ["2000002"]}
+    assert http.get("/_sandbox/state").get_json()["personas"]["supplier"]["enabled"] is True
+
+
+def test_a_bad_configuration_is_refused_by_field_and_changes_nothing(contract: Contract) -> None:
+    http = client(contract, persona_options=(("retailer", None),))
+    before = http.get("/_sandbox/personas").get_json()
+    for body, field in (
+        ({"retailer": {"closeChance": 2}}, "retailer.closeChance"),
+        ({"supplier": {"accounts": ["1000001"]}}, "supplier.accounts[0]"),
+        (
+            {
+                "supplier": {
+                    "answers": [{"kind": "other", "message": "{nope}", "question": "?", "reminder": "!"}]
+                }
+            },
+            "supplier.answers[0].message",
+        ),
+    ):
+        refused = http.put("/_sandbox/personas", json=body)
+        assert refused.status_code == 400 and refused.get_data(as_text=True).startswith(field), (
+            refused.get_data(as_text=True)
+        )
+    assert http.get("/_sandbox/personas").get_json() == before
+
+
+def test_an_advance_through_the_control_plane_runs_the_personas(contract: Contract) -> None:
+    http = client(contract, persona_options=(("retailer", ["1000001"]),))
+    http.post("/_sandbox/clock", json={"freeze": True})
+    http.post("/_sandbox/clock", json={"advance": 4 * 3600})
+    events = http.get("/_sandbox/events?kind=request").get_json()["events"]
+    marked = [e for e in events if "persona" in e]
+    assert marked and all(e["account"] == "1000001" for e in marked)
+    schema = contract.schema_uri("schemas/sandbox-journal-entry.json")
+    assert all(contract.validate(schema, e) == [] for e in marked)
+
+
+def test_serve_refuses_a_bad_persona_file_one_line_per_problem(tmp_path: Path, capsys: object) -> None:
+    path = tmp_path / "personas.yaml"
+    path.write_text(
+        "retailer:\n"
+        "  conversationsPerHour: -1\n"
+        "  complaints:\n"
+        "    - kind: late_order\n"
+        '      title: "Late {poNumbr}"\n'
+        "      message: m\n      followUp: f\n      thanks: t\n      reply: r\n      reopen: o\n"
+        "supplier:\n  bogus: 1\n",
+        "utf-8",
+    )
+    assert main(["serve", "--port", "0", "--personas", str(path)]) == 2
+    err = capsys.readouterr().err  # type: ignore[attr-defined]
+    lines = [line for line in err.splitlines() if line.startswith(str(path))]
+    assert [line.split(": ", 2)[:2] for line in lines] == [
+        [f"{path}:2", "retailer.conversationsPerHour"],
+        [f"{path}:5", "retailer.complaints[0].title"],
+        [f"{path}:12", "supplier.bogus"],
+    ]
+    assert "unknown placeholder {poNumbr}" in err
+
+
+def test_the_built_in_behaviours_fit_the_schema(contract: Contract) -> None:
+    from simulator.personas import default_document
+
+    document = default_document(contract)
+    assert set(document) == {"retailer", "supplier"}
