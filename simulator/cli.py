@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--personas",
         type=Path,
         metavar="FILE",
-        help="persona file (YAML) saying who the sandbox plays and how (contracts/persona.schema.json)",
+        help="persona file (YAML) saying who the sandbox plays and how (schemas/sandbox-personas.json)",
     )
     serve.add_argument(
         "--admin-token",

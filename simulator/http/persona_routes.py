@@ -34,7 +34,7 @@ def add_persona_routes(control: Blueprint) -> None:
         personas = _personas()
         contract: Contract = current_app.extensions["dsco_contract"]
         document = json_body()
-        violations = contract.validate(contract.schema_uri("persona.schema.json"), document)
+        violations = contract.validate(contract.schema_uri("schemas/sandbox-personas.json"), document)
         if violations:
             raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
         try:

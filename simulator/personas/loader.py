@@ -1,6 +1,6 @@
 """Reading persona files and ``--persona`` options, every problem found before anything starts.
 
-A persona file is YAML (or JSON, which is YAML) following ``contracts/persona.schema.json``. It is
+A persona file is YAML (or JSON, which is YAML) following ``contracts/schemas/sandbox-personas.json``. It is
 parsed with line information, so that each problem is reported as ``FILE:LINE: field: message``:
 schema violations, placeholders a template may not use, accounts the world does not have.
 """
@@ -22,7 +22,7 @@ from ..resources import data_dir
 from .config import ROLES, PersonaRole, PersonaSettings, enabled, file_template_problems, settings_from
 from .engine import Personas
 
-SCHEMA = "persona.schema.json"
+SCHEMA = "schemas/sandbox-personas.json"
 DEFAULTS_FILE = "default-personas.yaml"
 
 

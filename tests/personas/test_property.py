@@ -46,7 +46,7 @@ documents = st.fixed_dictionaries(
 def test_every_persona_action_is_one_the_api_accepts(
     contract: Contract, document: dict[str, Any], steps: list[int]
 ) -> None:
-    assert contract.validate(contract.schema_uri("persona.schema.json"), document) == []
+    assert contract.validate(contract.schema_uri("schemas/sandbox-personas.json"), document) == []
     sandbox, personas = frozen_sandbox(contract)
     personas.configure(personas.settings_for(document))
     for step in steps:
