@@ -33,6 +33,7 @@ from .config import Answer, Complaint, Delay, PersonaRole, PersonaSettings, sett
 from .templates import Filler, fill, order_of
 
 _HOUR = 3600.0
+_YEAR = 365 * 24 * _HOUR
 
 
 @dataclass(order=True)
@@ -305,7 +306,8 @@ class Personas:
             # other side does (answering sooner or later) never moves when conversations open
             stream = random.Random(f"{self.settings.seed}:open:{account_id}:{standard}")
             self._openings[(account_id, standard)] = stream
-        when = after + max(seconds(stream.expovariate(rate / _HOUR)), 1000)
+        gap = min(stream.expovariate(rate / _HOUR), _YEAR)  # a tiny rate: practically never
+        when = after + max(seconds(gap), 1000)
         self._at(when, "open", lambda: self._open(account_id, standard, rate))
 
     def _open(self, account_id: str, standard: bool, rate: float) -> None:
