@@ -19,12 +19,13 @@ from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
-from ..personas import PersonaRole, Personas, attach_personas, requested_settings
+from ..personas import PersonaRole, requested_settings
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
+from .personas import attach_personas_to_app
 
 MAX_BODY_BYTES = 1024 * 1024
 API_PREFIX = "/api/v3"
@@ -65,7 +66,9 @@ def create_app(
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
-    personas = _attach_personas(app, sandbox, contract, config)
+    personas = attach_personas_to_app(
+        app, sandbox, contract, config.personas_file, config.persona_options, config.persona_tick
+    )
     if config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
         if config.personas_file is not None or config.persona_options:
@@ -78,47 +81,6 @@ def create_app(
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
     register_error_handlers(app)
     return app
-
-
-def _attach_personas(app: Flask, sandbox: Sandbox, contract: Contract, config: ServerConfig) -> Personas:
-    """The personas this start asks for, and a ticker that lets them act while the clock runs."""
-    personas = attach_personas(sandbox, contract, file=config.personas_file, options=config.persona_options)
-    ticker = PersonaTicker(app, personas, config.persona_tick)
-    app.extensions["dsco_personas"] = personas
-    app.extensions["dsco_persona_ticker"] = ticker
-    if personas.active:
-        ticker.start()
-    return personas
-
-
-class PersonaTicker:
-    """Runs the personas' due actions as wall time passes (a daemon thread, started on demand).
-
-    On a frozen clock nothing is due until someone advances it, and that runs the actions itself.
-    """
-
-    def __init__(self, app: Flask, personas: Personas, interval: float) -> None:
-        self._app = app
-        self._personas = personas
-        self._interval = interval
-        self._started = threading.Event()
-        self._stop = threading.Event()
-
-    def start(self) -> None:
-        if self._started.is_set():
-            return
-        self._started.set()
-        threading.Thread(target=self._run, name="dsco-sandbox-personas", daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            if self._personas.catch_up():
-                hook = self._app.extensions.get("dsco_after_change")
-                if hook is not None:
-                    hook()
 
 
 def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:

@@ -19,7 +19,7 @@ from ..domain.errors import InvalidRequest, Problem, Unauthenticated
 from ..domain.sandbox import Sandbox
 from .bodies import json_body
 from .errors import json_response
-from .persona_routes import add_persona_routes
+from .personas import add_persona_routes
 
 
 def _sandbox() -> Sandbox:

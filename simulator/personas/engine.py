@@ -86,6 +86,8 @@ class Personas:
         self._settings = settings
         self._title_limit = _title_limit(contract)
         self._filler: Filler | None = None
+        self.on_active: Callable[[], None] | None = None
+        """Called whenever a configuration makes someone act (the server starts its ticker)."""
         self._restart()
         sandbox.attach("personas", self)
         sandbox.notifications.subscribe(self._heard)
@@ -119,6 +121,8 @@ class Personas:
         with self.sandbox.lock:
             self._settings = settings
             self._restart()
+        if self.active and self.on_active is not None:
+            self.on_active()
 
     def to_json(self) -> dict[str, Any]:
         with self.sandbox.lock:
@@ -273,13 +277,15 @@ class Personas:
     # --- hearing the other side ---------------------------------------------------------------
     def _heard(self, notification: Notification) -> None:
         """A new message for ``notification.account_id``: schedule the persona's reaction, if any."""
-        if self._settings is None:
-            return
+        settings, recipient = self._settings, notification.account_id
+        if settings is None or (
+            recipient not in settings.retailer_accounts and recipient not in settings.supplier_accounts
+        ):
+            return  # nobody played is concerned: not even the payload is built
         payload = notification.render()
         message = self.sandbox.store.message(str(payload["dscoMessageId"]))
         if message is None:
             return
-        recipient = notification.account_id
         if recipient in self.settings.retailer_accounts and message.sender_role == "supplier":
             thread = self._retailer_threads.get(message.conversation_id)
             if thread is not None:

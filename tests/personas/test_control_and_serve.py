@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -88,3 +90,40 @@ def test_the_built_in_behaviours_fit_the_schema(contract: Contract) -> None:
 
     document = default_document(contract)
     assert set(document) == {"retailer", "supplier"}
+
+
+def test_on_a_running_clock_personas_act_as_time_passes(contract: Contract) -> None:
+    http = client(contract, persona_tick=0.05)
+    busy = {"accounts": ["1000001"], "conversationsPerHour": 3600, "standardPerHour": 0}
+    assert http.put("/_sandbox/personas", json={"retailer": busy}).status_code == 200
+    deadline = time.monotonic() + 15
+    opened: list[dict[str, object]] = []
+    while not opened and time.monotonic() < deadline:
+        time.sleep(0.1)
+        events = http.get("/_sandbox/events?kind=request").get_json()["events"]
+        opened = [e for e in events if e.get("persona") == {"role": "retailer", "action": "open"}]
+    assert opened, "the retailer persona opened nothing in 15 s of wall time at 3600 per hour"
+    http.put("/_sandbox/personas", json={})  # everyone off again
+
+
+def test_a_state_file_keeps_the_personas_across_a_restart(contract: Contract, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = client(contract, state_file=state, persona_options=(("supplier", ["2000001"]),))
+    assert first.post("/_sandbox/clock", json={"freeze": True}).status_code == 200  # a change: saved
+    second = client(contract, state_file=state)
+    assert second.get("/_sandbox/personas").get_json()["active"] == {"retailer": [], "supplier": ["2000001"]}
+    # Options given at a start win over the saved configuration.
+    third = client(contract, state_file=state, persona_options=(("retailer", ["1000002"]),))
+    assert third.get("/_sandbox/personas").get_json()["active"]["retailer"] == ["1000002"]
+
+
+def test_a_world_can_carry_its_personas(contract: Contract, tmp_path: Path) -> None:
+    from simulator.resources import default_world_path
+
+    world = json.loads(default_world_path().read_text("utf-8"))
+    world["personas"] = {"supplier": {"answerAfter": {"min": 10, "max": 20}}}
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(world), "utf-8")
+    shown = client(contract, world_path=path).get("/_sandbox/personas").get_json()
+    assert shown["active"] == {"retailer": [], "supplier": ["2000001", "2000002"]}
+    assert shown["supplier"]["answerAfter"] == {"min": 10, "max": 20}
