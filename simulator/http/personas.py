@@ -14,7 +14,6 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, current_app
 
 from ..contract import Contract
-from ..domain.errors import InvalidRequest, Problem
 from ..domain.sandbox import Sandbox
 from ..personas import PersonaRole, Personas, attach_personas
 from .bodies import json_body
@@ -37,21 +36,11 @@ def add_persona_routes(control: Blueprint) -> None:
     def put_personas() -> Response:
         """Replace the configuration (laid over the built-in behaviours); the schedule restarts
         from the current time. Refused as a whole, changing nothing, when any field is wrong."""
-        personas = _personas()
-        contract: Contract = current_app.extensions["dsco_contract"]
-        document = json_body()
-        violations = contract.validate(contract.schema_uri("schemas/sandbox-personas.json"), document)
-        if violations:
-            raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
-        try:
-            settings = personas.settings_for(document)
-        except InvalidRequest as error:
-            raise InvalidRequest(*error.problems, code="contract_violation") from None
-        personas.configure(settings)
+        shown = _personas().replace(json_body())
         hook = current_app.extensions.get("dsco_after_change")
         if hook is not None:
             hook()
-        return json_response(200, personas.to_json())
+        return json_response(200, shown)
 
 
 def attach_personas_to_app(

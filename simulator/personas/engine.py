@@ -32,6 +32,8 @@ from ..domain.sandbox import Sandbox
 from .config import Answer, Complaint, Delay, PersonaRole, PersonaSettings, settings_from
 from .templates import Filler, fill, order_of
 
+SCHEMA = "schemas/sandbox-personas.json"
+"""The persona document's schema, under contracts/."""
 _HOUR = 3600.0
 _YEAR = 365 * 24 * _HOUR
 
@@ -115,6 +117,19 @@ class Personas:
     def settings_for(self, document: Mapping[str, Any]) -> PersonaSettings:
         """Settings from a schema-valid document, checked against this sandbox's world."""
         return settings_from(document, self.defaults, self.sandbox.world, self.sandbox.config.seed)
+
+    def replace(self, document: Any) -> dict[str, Any]:
+        """Check ``document`` (any JSON) whole and switch to it: what ``PUT /_sandbox/personas``, the
+        test tools and the console do. Refused with one problem per field, changing nothing."""
+        violations = self.contract.validate(self.contract.schema_uri(SCHEMA), document)
+        if violations:
+            raise InvalidRequest(*(Problem(v.path, v.message) for v in violations), code="contract_violation")
+        try:
+            settings = self.settings_for(document)
+        except InvalidRequest as error:
+            raise InvalidRequest(*error.problems, code="contract_violation") from None
+        self.configure(settings)
+        return self.to_json()
 
     def configure(self, settings: PersonaSettings) -> None:
         """Switch to ``settings``; the schedule starts over from the current time."""

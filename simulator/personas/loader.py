@@ -20,9 +20,8 @@ from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..resources import data_dir
 from .config import ROLES, PersonaRole, PersonaSettings, enabled, file_template_problems, settings_from
-from .engine import Personas
+from .engine import SCHEMA, Personas
 
-SCHEMA = "schemas/sandbox-personas.json"
 DEFAULTS_FILE = "default-personas.yaml"
 
 
