@@ -127,3 +127,14 @@ def test_a_world_can_carry_its_personas(contract: Contract, tmp_path: Path) -> N
     shown = client(contract, world_path=path).get("/_sandbox/personas").get_json()
     assert shown["active"] == {"retailer": [], "supplier": ["2000001", "2000002"]}
     assert shown["supplier"]["answerAfter"] == {"min": 10, "max": 20}
+
+
+def test_the_readme_persona_file_is_one_serve_accepts(contract: Contract, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    section = readme.split("## Counterparts that act (personas)", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "personas.yaml"
+    path.write_text(block, "utf-8")
+    shown = client(contract, personas_file=path).get("/_sandbox/personas").get_json()
+    assert shown["active"] == {"retailer": ["1000001"], "supplier": ["2000001", "2000002"]}
+    assert shown["retailer"]["followUpAfter"] == 600
