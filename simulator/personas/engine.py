@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from ..contract import Contract
 from ..domain.clock import seconds
@@ -87,6 +88,7 @@ class Personas:
         self._defaults: Mapping[str, Any] | None = None
         self._settings = settings
         self._title_limit = _title_limit(contract)
+        self._prefix = _api_prefix(contract)
         self._filler: Filler | None = None
         self.on_active: Callable[[], None] | None = None
         """Called whenever a configuration makes someone act (the server starts its ticker)."""
@@ -264,7 +266,7 @@ class Personas:
         spec = self.contract.operation(operation)
         details: dict[str, Any] = {
             "method": spec.method.upper(),
-            "path": spec.path,
+            "path": self._prefix + spec.path,
             "durationMs": round((time.perf_counter() - started) * 1000, 3),
             "persona": {"role": role, "action": action},
             "request": body,
@@ -445,7 +447,7 @@ class Personas:
         ):
             self._wait_for_answer(conversation_id, thread, now)
 
-    def _values(self, thread: _RetailerThread, now: int) -> dict[str, str]:
+    def _values(self, thread: _RetailerThread, now: int) -> Mapping[str, str]:
         return self._texts.values(
             retailer_id=thread.account_id,
             supplier_id=thread.supplier_id,
@@ -519,7 +521,7 @@ class Personas:
                 return answer
         return next((a for a in answers if a.kind == "other"), answers[-1])
 
-    def _supplier_values(self, conversation: Conversation, now: int) -> dict[str, str]:
+    def _supplier_values(self, conversation: Conversation, now: int) -> Mapping[str, str]:
         order, line = order_of(self.sandbox.world, conversation.context)
         return self._texts.values(
             retailer_id=conversation.retailer_id,
@@ -544,6 +546,13 @@ def _title_limit(contract: Contract) -> int | None:
     schema = contract.registry.contents(contract.schema_uri("schemas/conversation-for-create.json"))
     limit = schema.get("properties", {}).get("title", {}).get("maxLength")
     return int(limit) if limit is not None else None
+
+
+def _api_prefix(contract: Contract) -> str:
+    """The path the API lives under (``/api/v3``), from the contract's first server, so that persona
+    entries name the same paths as the journal entries of HTTP calls."""
+    servers = contract.openapi.get("servers") or [{}]
+    return urlparse(str(servers[0].get("url", ""))).path.rstrip("/")
 
 
 def _success_status(responses: Mapping[str, Any]) -> int:

@@ -9,7 +9,7 @@ the consumer's name is the same in every message of a conversation.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,12 +54,12 @@ class Filler:
         order: Order | None,
         line: OrderLine | None,
         now: int,
-    ) -> dict[str, str]:
-        """Every placeholder's value for one message (all of them, so any template can be filled)."""
-        faker, rng = self.faker, self.random
+    ) -> Mapping[str, str]:
+        """Every placeholder's value for one message. The invented ones are drawn only when a
+        template uses them: most messages need none, and drawing costs more than the API call."""
         retailer, supplier = self.world.account(retailer_id), self.world.account(supplier_id)
-        delivery = datetime.fromtimestamp(now / 1_000_000, UTC) + timedelta(days=rng.randint(2, 6))
-        values = {
+        faker, rng = self.faker, self.random
+        known = {
             "consumerName": (consumer or {}).get("consumerName", "a customer"),
             "consumerFirstName": (consumer or {}).get("consumerFirstName", "there"),
             "poNumber": order.po_number if order else "your order",
@@ -70,13 +70,32 @@ class Filler:
             "quantity": str(line.quantity or 1) if line else "1",
             "retailerName": retailer.name if retailer else retailer_id,
             "supplierName": supplier.name if supplier else supplier_id,
-            "trackingNumber": faker.bothify("1Z###?##########").upper(),
-            "carrier": rng.choice(CARRIERS),
-            "returnNumber": faker.bothify("RMA-######"),
-            "deliveryDate": delivery.strftime("%B %d").replace(" 0", " "),
         }
-        assert values.keys() == PLACEHOLDERS  # one list of names: config.PLACEHOLDERS
-        return values
+
+        def delivery() -> str:
+            moment = datetime.fromtimestamp(now / 1_000_000, UTC) + timedelta(days=rng.randint(2, 6))
+            return moment.strftime("%B %d").replace(" 0", " ")
+
+        invented: dict[str, Callable[[], str]] = {
+            "trackingNumber": lambda: faker.bothify("1Z###?##########").upper(),
+            "carrier": lambda: rng.choice(CARRIERS),
+            "returnNumber": lambda: faker.bothify("RMA-######"),
+            "deliveryDate": delivery,
+        }
+        assert known.keys() | invented.keys() == PLACEHOLDERS  # one list of names: config.PLACEHOLDERS
+        return _Values(known, invented)
+
+
+class _Values(dict[str, str]):
+    """Placeholder values, the invented ones drawn on first use (and then kept)."""
+
+    def __init__(self, known: Mapping[str, str], invented: Mapping[str, Callable[[], str]]) -> None:
+        super().__init__(known)
+        self._invented = invented
+
+    def __missing__(self, name: str) -> str:
+        value = self[name] = self._invented[name]()
+        return value
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:

@@ -58,6 +58,10 @@ def test_an_advance_through_the_control_plane_runs_the_personas(contract: Contra
     events = http.get("/_sandbox/events?kind=request").get_json()["events"]
     marked = [e for e in events if "persona" in e]
     assert marked and all(e["account"] == "1000001" for e in marked)
+    opened = [e for e in marked if e["operation"] == "createConversation"]
+    assert opened and {(e["method"], e["path"], e["status"]) for e in opened} == {
+        ("POST", "/api/v3/conversation", 201)
+    }
     schema = contract.schema_uri("schemas/sandbox-journal-entry.json")
     assert all(contract.validate(schema, e) == [] for e in marked)
 
