@@ -150,7 +150,7 @@ class Personas:
         """Forward: run what fell due on the way. Back in time: the plan was for a future that is
         gone, so the schedule starts over from the new time (as after a reset)."""
         if after > before:
-            self._run_due(after, stamped=True)
+            self._run_due(after, since=before)
         else:
             self._restart()
 
@@ -178,13 +178,17 @@ class Personas:
         with self.sandbox.lock:
             if self.sandbox.clock.frozen:
                 return 0
-            return self._run_due(self.sandbox.clock.now(), stamped=False)
+            return self._run_due(self.sandbox.clock.now())
 
     def next_due(self) -> int | None:
         with self.sandbox.lock:
             return self._heap[0].time if self._heap else None
 
-    def _run_due(self, until: int, *, stamped: bool) -> int:
+    def _run_due(self, until: int, *, since: int | None = None) -> int:
+        """Run the actions due by ``until``, in order. With ``since`` (an advance from ``since`` to
+        ``until``), the clock stands at each action's own time while it runs, but never before
+        ``since``: an action overdue from before the advance runs at its start, so that no record
+        is ever stamped earlier than one a client could already have read."""
         clock = self.sandbox.clock
         frozen = clock.frozen
         count = 0
@@ -192,12 +196,12 @@ class Personas:
             try:
                 while self._heap and self._heap[0].time <= until:
                     due = heapq.heappop(self._heap)
-                    if stamped:
-                        clock.restore(due.time, frozen=True)
+                    if since is not None:
+                        clock.restore(max(due.time, since), frozen=True)
                     due.run()
                     count += 1
             finally:
-                if stamped and count:
+                if since is not None and count:
                     clock.restore(until, frozen=frozen)
         return count
 

@@ -130,3 +130,16 @@ PINNED_BOTH = {
     "supplier question": 7,
 }
 """Both personas of the default world for seed 7 over 8 hours; a change here is a behaviour change."""
+
+
+def test_an_action_overdue_before_an_advance_is_stamped_no_earlier_than_its_start(contract: Contract) -> None:
+    sandbox, personas = frozen_sandbox(contract, [("retailer", ["1000001"])])
+    first_due = personas.next_due()
+    assert first_due is not None
+    # Time passed without anyone looking (a running clock between two ticks of the ticker).
+    late = first_due + 10_000_000
+    sandbox.clock.restore(late, frozen=True)
+    sandbox.control_clock({"advance": 1})
+    first = persona_entries(sandbox)[0]
+    assert instant(first["time"]) == late
+    assert instant(first["response"]["createDate"]) == late
