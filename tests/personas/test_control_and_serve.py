@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -142,3 +144,48 @@ def test_the_readme_persona_file_is_one_serve_accepts(contract: Contract, tmp_pa
     shown = client(contract, personas_file=path).get("/_sandbox/personas").get_json()
     assert shown["active"] == {"retailer": ["1000001"], "supplier": ["2000001", "2000002"]}
     assert shown["retailer"]["followUpAfter"] == 600
+
+
+def test_a_persona_message_reaches_the_recipients_webhook(contract: Contract, tmp_path: Path) -> None:
+    received: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        from simulator.resources import default_world_path
+
+        world = json.loads(default_world_path().read_text("utf-8"))
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        world["accounts"][0]["webhook"] = {"url": url, "secret": "s3cret"}  # Northwind, 1000001
+        path = tmp_path / "world.json"
+        path.write_text(json.dumps(world), "utf-8")
+        http = client(contract, world_path=path)
+        http.post("/_sandbox/clock", json={"freeze": True})
+        quick = {"accounts": ["2000001"], "answerAfter": {"min": 60, "max": 60}, "questionChance": 0}
+        assert http.put("/_sandbox/personas", json={"supplier": quick}).status_code == 200
+        body = {
+            "otherPartyTradingPartnerId": "aaa-bbb-ccc",
+            "title": "Late order",
+            "type": {"type": "customer_care", "consumerId": "12345"},
+            "initialMessage": {"message": "Where is my parcel?"},
+        }
+        headers = {"Authorization": "bearer retailer-demo-token"}
+        assert http.post("/api/v3/conversation", json=body, headers=headers).status_code == 201
+        http.post("/_sandbox/clock", json={"advance": 120})
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received, "no webhook call for the persona's answer"
+        message = received[0]["message"]
+        assert isinstance(message, dict) and message["dscoAccountId"] == "2000001"
+    finally:
+        receiver.shutdown()
