@@ -4,7 +4,7 @@ Layers, lowest first; a module may import only from its own layer or the layers 
 
     domain      simulator.domain                                  standard library only
     support     simulator (the package itself), simulator.resources, simulator.webhooks
-    contract    simulator.contract, simulator.contract_diff, simulator.worldgen
+    contract    simulator.contract, simulator.contract_diff, simulator.worldgen, simulator.yamlnodes
     bootstrap   simulator.bootstrap
     personas    simulator.personas
     http        simulator.http
@@ -50,7 +50,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "support",
         ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
     ),
-    ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
+    (
+        "contract",
+        ("simulator.contract", "simulator.contract_diff", "simulator.worldgen", "simulator.yamlnodes"),
+    ),
     ("bootstrap", ("simulator.bootstrap",)),
     ("personas", ("simulator.personas",)),
     ("http", ("simulator.http",)),

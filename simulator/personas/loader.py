@@ -7,7 +7,6 @@ schema violations, placeholders a template may not use, accounts the world does 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..resources import data_dir
+from ..yamlnodes import line, locate
 from .config import ROLES, PersonaRole, PersonaSettings, enabled, file_template_problems, settings_from
 from .engine import SCHEMA, Personas
 
@@ -152,22 +152,5 @@ def requested_settings(
 
 
 def _line(root: yaml.Node | None, path: str) -> int:
-    """The line of the node a violation's JSON path (``retailer.complaints[0].title``) points at;
-    where the path runs past what exists, the deepest node found."""
-    node = root
-    if node is None:
-        return 1
-    for part in re.findall(r"[^.\[\]]+|\[[0-9]+\]", "" if path == "body" else path):
-        if part.startswith("[") and isinstance(node, yaml.SequenceNode):
-            index = int(part[1:-1])
-            if index >= len(node.value):
-                break
-            node = node.value[index]
-        elif isinstance(node, yaml.MappingNode):
-            found = next((pair for pair in node.value if getattr(pair[0], "value", None) == part), None)
-            if found is None:
-                break
-            node = found[1] if isinstance(found[1], yaml.CollectionNode) else found[0]
-        else:
-            break
-    return int(node.start_mark.line) + 1
+    """The line of what a JSON path (``retailer.complaints[0].title``) points at; 1 without nodes."""
+    return 1 if root is None else line(locate(root, path))
