@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import heapq
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 from ..contract import Contract
 from ..domain.clock import seconds
-from ..domain.errors import InvalidRequest, Problem, SandboxError
+from ..domain.errors import InvalidRequest, Problem
 from ..domain.models import Conversation, Order, OrderLine
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from .calls import ApiCaller
 from .config import Answer, Complaint, Delay, PersonaRole, PersonaSettings, settings_from
 from .templates import Filler, fill, order_of
 
@@ -87,8 +86,7 @@ class Personas:
         self._read_defaults = defaults
         self._defaults: Mapping[str, Any] | None = None
         self._settings = settings
-        self._title_limit = _title_limit(contract)
-        self._prefix = _api_prefix(contract)
+        self._caller = ApiCaller(sandbox, contract)
         self._filler: Filler | None = None
         self.on_active: Callable[[], None] | None = None
         """Called whenever a configuration makes someone act (the server starts its ticker)."""
@@ -253,37 +251,7 @@ class Personas:
     def _act(
         self, role: PersonaRole, action: str, account_id: str, operation: str, body: dict[str, Any]
     ) -> dict[str, Any] | None:
-        sandbox = self.sandbox
-        account = sandbox.world.account(account_id)
-        assert account is not None  # settings only name accounts of the world
-        started = time.perf_counter()
-        result: dict[str, Any] | None = None
-        error: dict[str, Any] | None = None
-        violations = self.contract.validate_request(operation, body)
-        if violations:
-            error = {"code": "contract_violation", "problems": [str(v) for v in violations]}
-        else:
-            try:
-                result = sandbox.call(operation, account, body)
-            except SandboxError as refused:
-                error = {"code": refused.code, "problems": [str(p) for p in refused.problems]}
-        spec = self.contract.operation(operation)
-        details: dict[str, Any] = {
-            "method": spec.method.upper(),
-            "path": self._prefix + spec.path,
-            "durationMs": round((time.perf_counter() - started) * 1000, 3),
-            "persona": {"role": role, "action": action},
-            "request": body,
-        }
-        if result is not None:
-            details["status"] = _success_status(spec.responses)
-            details["response"] = result
-        else:
-            details["refused"] = error
-        sandbox.journal.record(
-            "request", sandbox.clock.now(), account=account_id, operation=operation, **details
-        )
-        return result
+        return self._caller.call(role, action, account_id, operation, body)
 
     def _send(self, role: PersonaRole, action: str, account_id: str, conversation_id: str, text: str) -> bool:
         body = {"dscoConversationId": conversation_id, "message": text}
@@ -364,7 +332,7 @@ class Personas:
         self._references += 1
         body: dict[str, Any] = {
             "otherPartyDscoAccountId": order.supplier_id,
-            "title": _cut(fill(complaint.texts["title"], values), self._title_limit),
+            "title": self._caller.title(fill(complaint.texts["title"], values)),
             "type": {"type": "standard"}
             if standard
             else {"type": "customer_care", "consumerId": consumer["consumerId"]},
@@ -535,29 +503,3 @@ class Personas:
             line=line,
             now=now,
         )
-
-
-def _cut(text: str, limit: int | None) -> str:
-    """A title within the contract's length limit (cut at a word where possible)."""
-    if limit is None or len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
-    return cut.rstrip() + "…"
-
-
-def _title_limit(contract: Contract) -> int | None:
-    """The longest title the contract accepts on createConversation (read, not restated)."""
-    schema = contract.registry.contents(contract.schema_uri("schemas/conversation-for-create.json"))
-    limit = schema.get("properties", {}).get("title", {}).get("maxLength")
-    return int(limit) if limit is not None else None
-
-
-def _api_prefix(contract: Contract) -> str:
-    """The path the API lives under (``/api/v3``), from the contract's first server, so that persona
-    entries name the same paths as the journal entries of HTTP calls."""
-    servers = contract.openapi.get("servers") or [{}]
-    return urlparse(str(servers[0].get("url", ""))).path.rstrip("/")
-
-
-def _success_status(responses: Mapping[str, Any]) -> int:
-    return min(int(code) for code in responses if code.isdigit() and code.startswith("2"))
