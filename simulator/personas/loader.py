@@ -146,7 +146,7 @@ def requested_settings(
     document = requested(world, file_document, options)
     if not document:
         return None
-    where = str(file) if file is not None else "personas"
+    where = str(file) if file is not None else "--persona" if options else "the world's personas"
     seed = personas.sandbox.config.seed
     return settings_or_error(document, personas.defaults, world, seed, where, root)
 

@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from simulator.cli import main
@@ -189,3 +190,16 @@ def test_a_persona_message_reaches_the_recipients_webhook(contract: Contract, tm
         assert isinstance(message, dict) and message["dscoAccountId"] == "2000001"
     finally:
         receiver.shutdown()
+
+
+def test_serve_refuses_persona_options_naming_accounts_it_cannot_play(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--port", "0", "--persona", "retailer=2000001,999"]) == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        "--persona: retailer.accounts[0]: account '2000001' is a supplier, not a retailer",
+        "--persona: retailer.accounts[1]: no account '999' in this world",
+    ]
+    with pytest.raises(SystemExit):
+        main(["serve", "--persona", "consumer"])
+    assert "expected retailer or supplier" in capsys.readouterr().err
