@@ -67,9 +67,10 @@ class SandboxExtension(Protocol):
     def export(self) -> Any:
         """This extension's part of the exported state (JSON), or None to leave it out."""
 
-    def prepare_import(self, raw: Any) -> Callable[[], None]:
-        """Check ``raw`` (this extension's part of a state document, None when absent) and return
-        what applies it; raise :class:`InvalidRequest` to refuse the whole import."""
+    def prepare_import(self, raw: Any, world: World) -> Callable[[], None]:
+        """Check ``raw`` (this extension's part of a state document, None when absent) against the
+        world being imported, and return what applies it; raise :class:`InvalidRequest` to refuse
+        the whole import."""
         ...
 
 
@@ -323,7 +324,7 @@ class Sandbox:
             raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
         generators = generators_from_json(document, config.seed)
         appliers = [
-            extension.prepare_import(document.get(name)) for name, extension in self.extensions.items()
+            extension.prepare_import(document.get(name), world) for name, extension in self.extensions.items()
         ]
         with self.lock:
             self.config.copy_from(config)

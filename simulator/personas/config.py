@@ -160,9 +160,10 @@ def settings_from(
         raise InvalidRequest(*problems, code="invalid_personas")
     for role in ROLES:  # said explicitly, so that the document means the same when read back
         full[role] = {**full.get(role, {}), "enabled": _is_on(document, role)}
+    full["seed"] = int(full.get("seed", sandbox_seed))
     return PersonaSettings(
         document=full,
-        seed=int(full.get("seed", sandbox_seed)),
+        seed=full["seed"],
         retailer_accounts=active["retailer"],
         supplier_accounts=active["supplier"],
         retailer=_retailer(retailer),

@@ -24,6 +24,7 @@ from ..contract import Contract
 from ..domain.errors import InvalidRequest, Problem
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from ..domain.world import World
 from .calls import ApiCaller
 from .config import PersonaSettings, settings_from
 from .retailer import RetailerRole
@@ -124,11 +125,11 @@ class Personas:
     def export(self) -> Any:
         return None if self._settings is None else dict(self._settings.document)
 
-    def prepare_import(self, raw: Any) -> Callable[[], None]:
+    def prepare_import(self, raw: Any, world: World) -> Callable[[], None]:
         if raw is None:
             return self._restart
         try:
-            settings = self.settings_for(raw)
+            settings = settings_from(raw, self.defaults, world, self.sandbox.config.seed)
         except InvalidRequest as error:
             raise InvalidRequest(
                 *(Problem(f"personas.{p.field}", p.message) for p in error.problems), code="invalid_state"

@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from persona_support import QUARTER, START, action_counts, frozen_sandbox, instant, persona_entries
 
+from simulator.bootstrap import world_from_document
 from simulator.contract import Contract
+from simulator.domain.config import SandboxConfig
 from simulator.domain.errors import InvalidRequest
+from simulator.domain.sandbox import Sandbox
+from simulator.personas import attach_personas
 
 
 def run_eight_hours(contract: Contract, seed: int = 7) -> list[dict[str, Any]]:
@@ -143,3 +147,40 @@ def test_an_action_overdue_before_an_advance_is_stamped_no_earlier_than_its_star
     first = persona_entries(sandbox)[0]
     assert instant(first["time"]) == late
     assert instant(first["response"]["createDate"]) == late
+
+
+def test_an_import_checks_the_personas_against_the_world_it_brings(contract: Contract) -> None:
+    source, _ = frozen_sandbox(contract, [("supplier", ["2000001"])], seed=3)
+    state = source.export_state()
+    tiny = {
+        "format": "dsco-sandbox-world",
+        "version": 1,
+        "accounts": [
+            {
+                "dscoAccountId": "r1",
+                "role": "retailer",
+                "name": "R",
+                "clientId": "r",
+                "clientSecret": "r",
+                "legacyToken": "r-token",
+            },
+            {
+                "dscoAccountId": "s1",
+                "role": "supplier",
+                "name": "S",
+                "clientId": "s",
+                "clientSecret": "s",
+                "legacyToken": "s-token",
+            },
+        ],
+        "tradingPartners": [],
+    }
+    target = build_sandbox_from(contract, tiny)
+    target_personas = attach_personas(target, contract)
+    target.import_state(world_from_document(contract, state["world"]), state)
+    assert target_personas.settings.supplier_accounts == ("2000001",)
+    assert target_personas.settings.seed == 3  # the seed travels with the configuration
+
+
+def build_sandbox_from(contract: Contract, world: dict[str, Any]) -> Sandbox:
+    return Sandbox(world_from_document(contract, world), SandboxConfig(rate_limit=False))
