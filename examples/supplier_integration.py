@@ -71,8 +71,12 @@ def answer(message: dict[str, Any]) -> str:
 
 def run_once(api: Api, since: datetime, now: datetime) -> datetime:
     until = now - MARGIN
+    answered: set[str] = set()
     for message in api.new_messages(since, until):
         conversation = message["dscoConversationId"]
+        if conversation in answered:  # a follow-up in the same poll: one answer covers both
+            continue
+        answered.add(conversation)
         api.call(
             "POST", "/conversation/message", {"dscoConversationId": conversation, "message": answer(message)}
         )

@@ -107,6 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
         "and the first line of a refusal",
     )
     serve.add_argument(
+        "--persona",
+        action="append",
+        default=[],
+        type=_persona_option,
+        metavar="ROLE[=ID,...]",
+        help="let the sandbox play the world's retailers or suppliers (retailer, supplier, or e.g. "
+        "retailer=1000001 for named accounts); repeatable",
+    )
+    serve.add_argument(
+        "--personas",
+        type=Path,
+        metavar="FILE",
+        help="persona file (YAML) saying who the sandbox plays and how (schemas/sandbox-personas.json)",
+    )
+    serve.add_argument(
         "--admin-token",
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host). "
         "A flag's value shows in `ps` to every user of the machine: prefer the environment variable "
@@ -283,6 +298,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
+    from .personas import PersonaFileError
     from .statefile import StateFile
 
     lag_min, lag_max = args.lag
@@ -312,6 +328,8 @@ def _serve(args: argparse.Namespace) -> int:
         admin_token=admin_token,
         state_file=args.state_file,
         loopback_only=_is_loopback(host),
+        personas_file=args.personas,
+        persona_options=tuple(args.persona),
     )
     problem = address_problem(host, args.port)
     if problem is not None:
@@ -331,7 +349,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         app = create_app(config)
-    except WorldFileError as exc:
+    except (WorldFileError, PersonaFileError) as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
     if args.log:
@@ -362,6 +380,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
     return value
+
+
+def _persona_option(text: str) -> Any:
+    from .personas import parse_option
+
+    try:
+        return parse_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _lag_range(text: str) -> tuple[float, float]:

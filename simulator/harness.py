@@ -24,6 +24,7 @@ from .contract import Contract
 from .domain.clock import format_rfc3339
 from .domain.sandbox import Sandbox
 from .domain.world import World
+from .personas import Personas
 
 
 class BackgroundServer:
@@ -103,6 +104,7 @@ class ControlPlane(Protocol):
     def import_state(self, document: Mapping[str, Any]) -> None: ...
     def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]: ...
     def notifications(self, account: str | None) -> list[dict[str, Any]]: ...
+    def personas(self, document: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
 
 
 class LocalControl:
@@ -134,6 +136,11 @@ class LocalControl:
         center = self.sandbox.notifications
         found = center.all() if account is None else center.for_account(account)
         return [n.to_json() for n in found]
+
+    def personas(self, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        personas = self.sandbox.extensions["personas"]
+        assert isinstance(personas, Personas)
+        return personas.to_json() if document is None else personas.replace(document)
 
 
 class HttpControl:
@@ -186,6 +193,14 @@ class HttpControl:
         params = {"account": account} if account else {}
         found: list[dict[str, Any]] = self._call("GET", "/notifications", params=params)["notifications"]
         return found
+
+    def personas(self, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = (
+            self._call("PUT", "/personas", json=document)
+            if document is not None
+            else self._call("GET", "/personas")
+        )
+        return result
 
 
 class Clock:
@@ -329,6 +344,19 @@ class SandboxHandle:
     def notifications(self, account: str | None = None) -> list[dict[str, Any]]:
         return self.control.notifications(account)
 
+    def personas(self, *roles: str, **document: Any) -> dict[str, Any]:
+        """Who the sandbox plays: ``personas("supplier")`` switches the built-in supplier on for every
+        supplier, ``personas(retailer={"accounts": ["1000001"], "conversationsPerHour": 4})`` sets
+        fields, ``personas()`` with nothing only reads. Each call replaces the last configuration;
+        every test starts with nobody played (see :meth:`personas_off`)."""
+        if not roles and not document:
+            return self.control.personas()
+        return self.control.personas(persona_document(roles, document))
+
+    def personas_off(self) -> dict[str, Any]:
+        """Nobody played from now on."""
+        return self.control.personas({})
+
     def snapshot(self) -> dict[str, Any]:
         return self.control.export_state()
 
@@ -345,6 +373,14 @@ def describe_refusal(event: Mapping[str, Any]) -> str:
     lines = [head, *(f"    {line}" for line in text.strip().splitlines() if line.strip())]
     lines.extend(f"    response breaks the contract: {v}" for v in event.get("violations") or [])
     return "\n".join(lines)
+
+
+def persona_document(roles: Any, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A persona document from roles (``"supplier"`` or a list of them) and/or a document."""
+    names = [roles] if isinstance(roles, str) else list(roles or ())
+    result: dict[str, Any] = {name: {} for name in names}
+    result.update(document or {})
+    return result
 
 
 def fresh_start(control: ControlPlane, settings: Mapping[str, Any]) -> None:

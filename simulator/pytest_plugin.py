@@ -5,9 +5,9 @@ Wiring only; the machinery lives in :mod:`simulator.harness` and :mod:`simulator
 Fixtures: ``dsco_sandbox`` (a real sandbox on a free loopback port, started once per session and
 reset before every test; or ``--dsco-target URL``), ``dsco_app`` / ``dsco_client`` (the same sandbox
 in-process, no socket). ``@pytest.mark.dsco(page_size=3, lag=(0, 0), rate_limit=True, strict=True,
-world="my-world.json")`` adjusts one test (a relative world path is taken from the test file's
-folder, and the handle's roles become that world's accounts); the rate limit is off unless a test
-turns it on.
+world="my-world.json", personas="supplier")`` adjusts one test (a relative world path is taken from
+the test file's folder, and the handle's roles become that world's accounts); the rate limit is off
+unless a test turns it on, and nobody is played by the sandbox (a persona) unless a test asks.
 
 Scenario files are opt-in: the ini option ``dsco_scenarios`` names the folders (relative to the ini
 file) whose ``*.yaml`` / ``*.yml`` files are scenarios. Installing the package must not turn some
@@ -41,6 +41,7 @@ from .harness import (
     SandboxHandle,
     credentials_of,
     fresh_start,
+    persona_document,
 )
 from .http.app import ServerConfig, create_app
 from .scenario.loader import ScenarioError, load_scenario
@@ -175,8 +176,9 @@ _MARKER_SETTINGS: Mapping[str, Callable[[Any], dict[str, Any]]] = MappingProxyTy
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(page_size=None, lag=None, rate_limit=None, strict=None, scroll_ttl=None, world=None): "
-        "settings of the dsco-sandbox for this test",
+        f"{MARKER}(page_size=None, lag=None, rate_limit=None, strict=None, scroll_ttl=None, world=None, "
+        "personas=None): settings of the dsco-sandbox for this test (personas: 'retailer', 'supplier', a "
+        "list of them, or a persona document)",
     )
     target: str | None = config.getoption("--dsco-target")
     if target:
@@ -226,6 +228,7 @@ class _Session:
         self.world_changed = False
         self.credentials: dict[str, Credentials] | None = None
         self.remote: HttpControl | None = None
+        self.personas_on = False
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -276,6 +279,11 @@ class _Session:
             control.import_state(state)
             self.world_changed = world is not None
         fresh_start(control, settings)
+        personas = options.get("personas")
+        if personas is not None or self.personas_on:  # a reset keeps them: switch off what was on
+            roles, document = (None, personas) if isinstance(personas, dict) else (personas, None)
+            control.personas(persona_document(roles, document))
+            self.personas_on = personas is not None
         if world:
             return credentials_of(world[1])
         return self.session_credentials(control)

@@ -5,8 +5,9 @@ Layers, lowest first; a module may import only from its own layer or the layers 
     domain      simulator.domain                                  standard library only
     support     simulator (the package itself), simulator.resources, simulator.webhooks
     contract    simulator.contract, simulator.contract_diff, simulator.contract_deviations,
-                simulator.worldgen
+                simulator.worldgen, simulator.yamlnodes
     bootstrap   simulator.bootstrap
+    personas    simulator.personas
     http        simulator.http
     scenario    simulator.scenario, simulator.conformance, simulator.harness
     wiring      simulator.cli, simulator.pytest_plugin, simulator.__main__
@@ -57,9 +58,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.contract_diff",
             "simulator.contract_deviations",
             "simulator.worldgen",
+            "simulator.yamlnodes",
         ),
     ),
     ("bootstrap", ("simulator.bootstrap",)),
+    ("personas", ("simulator.personas",)),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),
     ("wiring", ("simulator.cli", "simulator.pytest_plugin", "simulator.__main__")),
@@ -265,8 +268,9 @@ def test_no_module_imports_from_a_layer_above_its_own(module: str) -> None:
 
 def test_the_layer_check_catches_an_upward_import() -> None:
     assert layer_of("simulator.domain.service") == 0
-    assert layer_of("simulator.http.errors") == 4
-    assert layer_of("simulator.cli") == 6
+    assert layer_of("simulator.personas.engine") == 4
+    assert layer_of("simulator.http.errors") == 5
+    assert layer_of("simulator.cli") == 7
     assert layer_of("simulator") == 1
     assert layer_of("simulator.not_placed_yet") is None
     assert layer_of("simulatorx") is None

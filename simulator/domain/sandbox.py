@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from .auth import Authenticator, IssuedToken
 from .clock import EARLIEST, LATEST, MICROS, ControllableClock, format_rfc3339, parse_rfc3339, seconds
@@ -52,6 +52,31 @@ LIST_OPERATIONS = ("getConversations", "getConversationMessages")
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 
+class SandboxExtension(Protocol):
+    """Something a layer above attaches to a sandbox to follow its clock, resets and state.
+
+    The domain knows nothing of what an extension does (the counterpart personas are one); it only
+    tells each one when the clock moved, when the sandbox was reset, and asks it for its part of the
+    exported state. Every clock change goes through :meth:`Sandbox.control_clock`, so an extension
+    sees every advance, whoever asked for it.
+    """
+
+    def clock_moved(self, before: int, after: int) -> None:
+        """The clock went from ``before`` to ``after`` (called with the sandbox lock held)."""
+
+    def after_reset(self) -> None:
+        """The sandbox was just reset."""
+
+    def export(self) -> Any:
+        """This extension's part of the exported state (JSON), or None to leave it out."""
+
+    def prepare_import(self, raw: Any, world: World) -> Callable[[], None]:
+        """Check ``raw`` (this extension's part of a state document, None when absent) against the
+        world being imported, and return what applies it; raise :class:`InvalidRequest` to refuse
+        the whole import."""
+        ...
+
+
 class Sandbox:
     def __init__(
         self,
@@ -74,6 +99,13 @@ class Sandbox:
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
         self.auth = Authenticator(world, self.config)
+        self.extensions: dict[str, SandboxExtension] = {}
+        """Attached by layers above, by the name of their part in the exported state."""
+
+    def attach(self, name: str, extension: SandboxExtension) -> None:
+        """Attach ``extension`` under ``name`` (its key in the exported state)."""
+        with self.lock:
+            self.extensions[name] = extension
 
     def _seeded(self, name: str) -> random.Random:
         return random.Random(f"{self.config.seed}:{name}")
@@ -128,6 +160,8 @@ class Sandbox:
                 self._generators[name] = self._seeded(name)
             self.faults = FaultPlan(self._generators["faults"])
             self._attach(self.world, self.store)
+            for extension in list(self.extensions.values()):
+                extension.after_reset()
 
     # --- entry points used by every front end ---------------------------------------------
     def issue_token(self, form: dict[str, str]) -> IssuedToken:
@@ -209,12 +243,14 @@ class Sandbox:
     def control_clock(self, command: Mapping[str, Any]) -> dict[str, Any]:
         """Apply one schema-valid clock command: ``freeze``, ``set``, ``advance`` or ``resume``.
 
-        This is the one entry point for every change of sandbox time (the control plane's route
-        and the console both call it). The clock stays between the Unix epoch and the last instant
-        a timestamp can show; a command that would leave that range is refused (400) and moves
-        nothing.
+        This is the one entry point for every change of sandbox time (the control plane's route,
+        the console and the test tools all call it); attached extensions are told about each move
+        (and may act at the instants it passed over) before the new state is answered. The clock
+        stays between the Unix epoch and the last instant a timestamp can show; a command that
+        would leave that range is refused (400) and moves nothing.
         """
         with self.lock:
+            before = self.clock.now()
             if command.get("resume") is True:
                 self.clock.resume()
             elif "freeze" in command:
@@ -240,6 +276,10 @@ class Sandbox:
                         f"now, since the clock stops at {format_rfc3339(LATEST)}",
                     )
                 self.clock.advance(seconds(advance))
+            after = self.clock.now()
+            if after != before:
+                for extension in list(self.extensions.values()):
+                    extension.clock_moved(before, after)
             return self.clock_state()
 
     # --- settings and faults ---------------------------------------------------------------
@@ -282,6 +322,11 @@ class Sandbox:
                 "messages": messages,
                 "tokens": self.auth.export(),
                 "random": {name: generator_to_json(rng) for name, rng in self._generators.items()},
+                **{
+                    name: part
+                    for name, extension in self.extensions.items()
+                    if (part := extension.export()) is not None
+                },
             }
 
     def import_state(self, world: World, document: Mapping[str, Any]) -> None:
@@ -306,6 +351,9 @@ class Sandbox:
         if instant is None:
             raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
         generators = generators_from_json(document, config.seed)
+        appliers = [
+            extension.prepare_import(document.get(name), world) for name, extension in self.extensions.items()
+        ]
         with self.lock:
             self.config.copy_from(config)
             self.clock.restore(instant, frozen=bool(document["clock"]["frozen"]))
@@ -320,3 +368,5 @@ class Sandbox:
             self._attach(world, store)
             self.auth = Authenticator(world, self.config)
             self.auth.restore(list(document.get("tokens", [])))
+            for apply in appliers:
+                apply()

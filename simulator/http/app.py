@@ -19,6 +19,7 @@ from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from ..personas import PersonaRole, requested_settings
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
@@ -26,6 +27,7 @@ from .bodies import with_measured_bodies
 from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
+from .personas import attach_personas_to_app
 from .site_guard import install_site_guard
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -46,6 +48,12 @@ class ServerConfig:
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
     loopback_only: bool = True
     """Bound to loopback: serve only loopback names in ``Host`` (see ``site_guard``)."""
+    personas_file: Path | None = None
+    """A persona file (``--personas``): which accounts the sandbox plays, and how."""
+    persona_options: tuple[tuple[PersonaRole, list[str] | None], ...] = ()
+    """``--persona`` options: a role, and the accounts it acts for (None: all of the world's)."""
+    persona_tick: float = 1.0
+    """Seconds between two looks at the persona schedule while the clock runs on its own."""
 
 
 def create_app(
@@ -63,8 +71,17 @@ def create_app(
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
+    personas = attach_personas_to_app(
+        app, sandbox, contract, config.personas_file, config.persona_options, config.persona_tick
+    )
     if config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
+        if config.personas_file is not None or config.persona_options:
+            # Asked for at this start: it wins over the configuration the saved state had.
+            options = config.persona_options
+            settings = requested_settings(personas, file=config.personas_file, options=options)
+            if settings is not None:
+                personas.configure(settings)
     install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")

@@ -19,6 +19,7 @@ from ..domain.errors import InvalidRequest, Problem, Unauthenticated
 from ..domain.sandbox import Sandbox
 from .bodies import json_body
 from .errors import json_response
+from .personas import add_persona_routes
 
 
 def _sandbox() -> Sandbox:
@@ -223,6 +224,7 @@ def create_control_blueprint() -> Blueprint:
             200, {"notifications": [n.to_json() for n in found if after is None or n.seq > after]}
         )
 
+    add_persona_routes(control)
     return control
 
 

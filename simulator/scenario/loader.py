@@ -22,6 +22,9 @@ import yaml
 
 from ..bootstrap import WorldFileError, read_world
 from ..contract import Contract
+from ..yamlnodes import key_text as _key_text
+from ..yamlnodes import line as _line
+from ..yamlnodes import locate as _locate
 from .expectations import matcher_problems, path_problem
 from .expressions import (
     EXPRESSION,
@@ -122,14 +125,6 @@ def _parse(where: str, text: str) -> tuple[yaml.Node, Any]:
     return root, data
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-def _key_text(node: yaml.Node) -> str | None:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
-
-
 def _get(node: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node] | None:
     """(key node, value node) of ``key`` in a mapping node."""
     if isinstance(node, yaml.MappingNode):
@@ -137,48 +132,6 @@ def _get(node: yaml.Node, key: str) -> tuple[yaml.Node, yaml.Node] | None:
             if _key_text(key_node) == key:
                 return key_node, value_node
     return None
-
-
-def _locate(root: yaml.Node, path: str, *, value: bool = False) -> yaml.Node:
-    """The node a JSON path (as the contract writes it: ``steps[2].expect.status``) points at.
-
-    Keys may contain dots (``paths`` keys do), so at each mapping the longest key that fits wins.
-    Where the path runs past what exists (a missing required field), the deepest node found is used.
-    A path ending at a key gives the key's node (its line is where a reader looks), or with
-    ``value`` the value's node.
-    """
-    node, rest = root, path
-    if rest == "body":  # the contract's name for the document itself
-        return root
-    while rest:
-        if rest.startswith("["):
-            match = re.match(r"\[([0-9]+)\]", rest)
-            if match is None or not isinstance(node, yaml.SequenceNode):
-                return node
-            index = int(match.group(1))
-            if index >= len(node.value):
-                return node
-            node, rest = node.value[index], rest[match.end() :]
-            continue
-        rest = rest.removeprefix(".")
-        if not isinstance(node, yaml.MappingNode):
-            return node
-        best: tuple[yaml.Node, yaml.Node, str] | None = None
-        for key_node, value_node in node.value:
-            key = _key_text(key_node)
-            if key is None:
-                continue
-            fits = rest == key or rest.startswith(key + ".") or rest.startswith(key + "[")
-            if fits and (best is None or len(key) > len(best[2])):
-                best = (key_node, value_node, key)
-        if best is None:
-            return node
-        key_node, value_node, key = best
-        rest = rest[len(key) :]
-        if not rest:
-            return value_node if value else key_node
-        node = value_node
-    return node
 
 
 def _strings(node: yaml.Node, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, int]]:

@@ -35,7 +35,15 @@ API_ACTIONS: Final = frozenset(
 """Actions that call the vendor API as an actor; they run against any target."""
 
 CONTROL_ACTIONS: Final = frozenset(
-    {"advance_clock", "set_clock", "set_config", "reset", "expect_notification", "list_events"}
+    {
+        "advance_clock",
+        "set_clock",
+        "set_config",
+        "set_personas",
+        "reset",
+        "expect_notification",
+        "list_events",
+    }
 )
 """Actions that need the sandbox control plane; skipped against a target without one."""
 

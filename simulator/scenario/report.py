@@ -225,7 +225,8 @@ config:
   lag: {min: 1, max: 1}
 
 steps:
-  # Control-plane actions: reset, advance_clock, set_clock, set_config, expect_notification, list_events.
+  # Control-plane actions: reset, advance_clock, set_clock, set_config, set_personas,
+  # expect_notification, list_events.
   - name: start from an empty sandbox
     action: reset
 
@@ -378,6 +379,13 @@ steps:
     body: {pageSize: 50}
     expect:
       body: {pageSize: 50}
+
+  - name: let the sandbox play a supplier that answers within minutes
+    action: set_personas               # PUT /_sandbox/personas: who the sandbox plays, and how
+    body: {supplier: {accounts: ["2000001"], answerAfter: {min: 60, max: 300}}}
+    expect:
+      paths:
+        active.supplier: ["2000001"]
 
   - name: the journal recorded the refused content type
     action: list_events                # GET /_sandbox/events with these query parameters

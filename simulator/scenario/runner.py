@@ -270,6 +270,8 @@ class _Run:
         if action == "set_config":
             self.config_changed = True
             return self._control("PUT", "/config", body)
+        if action == "set_personas":  # who the sandbox plays from here on (PUT /_sandbox/personas)
+            return self._control("PUT", "/personas", body)
         if action == "reset":
             return self._control("POST", "/reset", None)
         if action == "expect_notification":

@@ -57,6 +57,8 @@ EXPECTED_OPERATIONS = {
     ("/state", "put"): "importState",
     ("/events", "get"): "listEvents",
     ("/notifications", "get"): "listNotifications",
+    ("/personas", "get"): "getPersonas",
+    ("/personas", "put"): "setPersonas",
 }
 
 FULL_CONFIG: dict[str, Any] = {

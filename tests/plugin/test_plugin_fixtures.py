@@ -307,3 +307,41 @@ def test_events(dsco_sandbox):
         result.assert_outcomes(passed=1)
     finally:
         server.stop()
+
+
+PERSONAS = """
+import pytest
+import requests
+
+def answers(sandbox, conversation_id):
+    body = {"dscoConversationId": conversation_id,
+            "type": {"type": "customer_care", "customerCareType": "response_to_consumer"}}
+    url = f"{sandbox.api_url}/conversation/message/list"
+    return requests.post(url, json=body, headers=sandbox.headers("retailer"), timeout=10).json()["messages"]
+
+@pytest.mark.dsco(personas={"supplier": {"accounts": ["2000001"], "questionChance": 0}})
+def test_a_marker_lets_the_sandbox_play_the_supplier(dsco_sandbox):
+    assert dsco_sandbox.personas()["active"]["supplier"] == ["2000001"]
+    dsco_sandbox.clock.freeze()
+    body = {"title": "Late order", "otherPartyTradingPartnerId": "aaa-bbb-ccc",
+            "type": {"type": "customer_care", "consumerId": "12345"},
+            "initialMessage": {"message": "Where is my parcel?"}}
+    opened = requests.post(f"{dsco_sandbox.api_url}/conversation", json=body,
+                           headers=dsco_sandbox.headers("retailer"), timeout=10).json()
+    dsco_sandbox.clock.advance(3 * 3600)
+    assert len(answers(dsco_sandbox, opened["id"])) == 1
+    assert any(e.get("persona") for e in dsco_sandbox.events(account="2000001"))
+
+def test_the_next_test_starts_with_nobody_played(dsco_sandbox):
+    assert dsco_sandbox.personas()["active"] == {"retailer": [], "supplier": []}
+
+def test_a_test_can_switch_personas_on_by_role(dsco_sandbox):
+    assert dsco_sandbox.personas("retailer")["active"]["retailer"] == ["1000001", "1000002"]
+    assert dsco_sandbox.personas_off()["active"]["retailer"] == []
+"""
+
+
+def test_personas_from_a_marker_or_a_call_last_one_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_dsco_personas=PERSONAS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)

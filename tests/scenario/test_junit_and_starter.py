@@ -87,6 +87,7 @@ def test_the_starter_loads_and_passes_in_process(tmp_path: Path, contract: Contr
         "advance_clock",
         "set_clock",
         "set_config",
+        "set_personas",
         "reset",
         "expect_notification",
         "list_events",

@@ -98,8 +98,8 @@ def test_an_unknown_action_names_the_file_line_step_and_the_allowed_actions(
     assert found == [
         f"{path}:{line}: step 2 (open the conversation): action: 'crate_conversation' is not one of "
         "create_conversation, update_conversation, add_message, list_conversations, list_messages, "
-        "get_token, poll_messages, advance_clock, set_clock, set_config, reset, expect_notification, "
-        "list_events"
+        "get_token, poll_messages, advance_clock, set_clock, set_config, set_personas, reset, "
+        "expect_notification, list_events"
     ]
 
 
