@@ -90,7 +90,7 @@ def _require_same_site() -> None:
         shown = origin if len(origin) <= 80 and origin.isprintable() else f"{origin[:40]!r}..."
         raise Refused.at(
             "Origin",
-            f"{shown!r} is another site; the control plane answers only the sandbox's own pages "
+            f"{shown!r} is another site; outside the vendor API the sandbox answers only its own pages "
             f"({own}) and tools that send no Origin",
             code="cross_site",
         )
@@ -98,7 +98,7 @@ def _require_same_site() -> None:
     if fetch_site is not None and fetch_site.lower() not in SAME_SITE_FETCHES:
         raise Refused.at(
             "Sec-Fetch-Site",
-            f"{fetch_site[:40]!r}: the browser says another site sent this request, which the control "
-            "plane refuses",
+            f"{fetch_site[:40]!r}: the browser says another site sent this request, which the sandbox "
+            "refuses outside the vendor API",
             code="cross_site",
         )

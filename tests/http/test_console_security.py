@@ -92,10 +92,10 @@ def test_a_login_only_goes_back_to_a_page_of_this_server(guarded: Flask) -> None
 @pytest.mark.parametrize(
     ("headers", "why"),
     [
-        ({"Origin": "http://evil.example"}, "Origin 'http://evil.example' is not this console"),
-        ({"Origin": "null"}, "Origin 'null'"),
-        ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: cross-site"),
-        ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site: same-site"),
+        ({"Origin": "http://evil.example"}, "Origin: 'http://evil.example' is another site"),
+        ({"Origin": "null"}, "Origin: 'null' is another site"),
+        ({"Sec-Fetch-Site": "cross-site"}, "Sec-Fetch-Site: 'cross-site'"),
+        ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site: 'same-site'"),
         ({"Origin": "", "Referer": "http://evil.example/page"}, "Referer"),
     ],
 )
