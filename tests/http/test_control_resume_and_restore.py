@@ -104,5 +104,13 @@ def test_a_wrong_reset_body_is_refused_and_resets_nothing(
 
 
 def test_a_reset_body_that_is_not_json_is_refused(api: Api) -> None:
+    """A text/plain body is what a foreign web page can send without asking: refused as cross-site
+    (403), and the reset does not happen."""
+    api.conversation(NORTHWIND)
     response = api.client.post("/_sandbox/reset", data="restoreSettings", content_type="text/plain")
+    assert response.status_code == 403
+    assert response.get_data(as_text=True).startswith("Content-Type: text/plain is refused")
+    assert api.sandbox.store.counts()[0] == 1
+    response = api.client.post("/_sandbox/reset", data="restoreSettings", content_type="application/xml")
     assert response.status_code == 415
+    assert api.sandbox.store.counts()[0] == 1
