@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
@@ -93,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
         "default: $DSCO_SANDBOX_ADMIN_TOKEN)",
     )
+    _add_namespace_options(serve)
 
     validate = commands.add_parser(
         "validate",
@@ -188,6 +188,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_namespace_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--max-namespaces",
+        type=_whole_number,
+        default=100,
+        help="how many namespaces (/ns/NAME/...) the server holds at most; 0 turns them off "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--namespace-ttl",
+        type=_positive_float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="drop a namespace after this many seconds of wall time without a request, unless it was "
+        "created with its own idleTtl (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-webhook-hosts",
+        action="store_true",
+        help="let worlds posted for namespaces name webhook URLs on any host (default: loopback only, so "
+        "that a shared server cannot be made to call internal addresses)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -206,8 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- serve -----------------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
-    from .http.app import ServerConfig, create_app
+    from .http.app import ServerConfig
+    from .http.namespace_control import create_server_app
+    from .http.namespaces import NamespaceOptions
     from .http.server import ServerUnavailable, serve, serve_granian
+    from .namespace_store import NamespaceFolder
 
     lag_min, lag_max = args.lag
     config = ServerConfig(
@@ -231,7 +258,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        app = create_app(config)
+        app = create_server_app(
+            config,
+            NamespaceOptions(
+                cap=args.max_namespaces,
+                default_ttl=args.namespace_ttl,
+                allow_webhook_hosts=args.allow_webhook_hosts,
+                store=NamespaceFolder.beside(args.state_file) if args.state_file else None,
+            ),
+        )
     except WorldFileError as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
@@ -245,18 +280,32 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    from .webhooks import is_loopback_host
+
+    return is_loopback_host(host)
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
     return value
 
 

@@ -56,7 +56,11 @@ class Sandbox:
         config: SandboxConfig | None = None,
         clock: ControllableClock | None = None,
         store: Store | None = None,
+        instance: str = "",
     ) -> None:
+        """``instance`` tells apart sandboxes living in one process with the same seed (namespaces
+        of one server): their ids may repeat, as seeds promise, but an access token issued by one
+        must never be valid in another, so it salts the token generator."""
         self.config = config or SandboxConfig()
         self.clock = clock or ControllableClock()
         self.lock = threading.RLock()
@@ -66,6 +70,8 @@ class Sandbox:
         self._operation: str | None = None
         """The operation running now, so that the notifications it raises are journaled with it."""
         self._generators = {name: self._seeded(name) for name in GENERATORS}
+        if instance:
+            self._generators["tokens"] = random.Random(f"{self.config.seed}:tokens:{instance}")
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
         self.auth = Authenticator(world, self._generators["tokens"], self.config)

@@ -20,7 +20,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
 from ..statefile import StateFile
-from ..webhooks import Delivery, WebhookDispatcher
+from ..webhooks import Delivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
@@ -41,6 +41,9 @@ class ServerConfig:
     """Load state from this file at start (if it exists) and write it after every change."""
     webhook_base_delay: float = 0.5
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
+    webhooks_loopback_only: bool = False
+    """Deliver webhooks only to loopback URLs (namespaces, whose worlds anyone may post, unless
+    ``serve --allow-webhook-hosts``): a shared server must not be made to call internal addresses."""
 
 
 def create_app(
@@ -57,7 +60,9 @@ def create_app(
     app.extensions["dsco_sandbox"] = sandbox
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
-    app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
+    app.extensions["dsco_webhooks"] = _connect_webhooks(
+        sandbox, config.webhook_base_delay, config.webhooks_loopback_only
+    )
     if config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
@@ -66,7 +71,7 @@ def create_app(
     return app
 
 
-def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
+def _connect_webhooks(sandbox: Sandbox, base_delay: float, loopback_only: bool = False) -> WebhookDispatcher:
     """POST each notification to its account's webhook, journaling every attempt."""
 
     def journal(delivery: Delivery) -> None:
@@ -91,13 +96,14 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
 
     def deliver(notification: Notification) -> None:
         account = sandbox.world.account(notification.account_id)
-        if account is not None and account.webhook is not None:
-            dispatcher.submit(
-                account.webhook.url,
-                account.webhook.secret,
-                notification.to_json(),
-                f"{account.id}/{notification.id}",
-            )
+        if account is None or account.webhook is None:
+            return
+        delivery_id = f"{account.id}/{notification.id}"
+        if loopback_only and not is_loopback_url(account.webhook.url):
+            refused = "refused: this server delivers webhooks to loopback addresses only"
+            journal(Delivery(delivery_id, account.webhook.url, 1, None, refused, False, True))
+            return
+        dispatcher.submit(account.webhook.url, account.webhook.secret, notification.to_json(), delivery_id)
 
     sandbox.notifications.subscribe(deliver)
     return dispatcher

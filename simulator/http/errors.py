@@ -15,6 +15,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..domain.errors import (
+    Conflict,
     InvalidClient,
     InvalidRequest,
     InvalidTokenRequest,
@@ -29,6 +30,7 @@ log = logging.getLogger("dsco_sandbox")
 _STATUS: tuple[tuple[type[SandboxError], int], ...] = (
     (InvalidRequest, 400),
     (NotFound, 404),
+    (Conflict, 409),
     (Unauthenticated, 401),
     (RateLimited, 429),
 )
