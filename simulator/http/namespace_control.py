@@ -119,12 +119,11 @@ def _found(name: str) -> Namespace:
 
 
 def describe(namespace: Namespace, *, with_size: bool = True) -> dict[str, Any]:
-    """A namespace as ``schemas/sandbox-namespace.json`` shows it (never its token)."""
+    """A namespace as ``schemas/sandbox-namespace.json`` shows it (never its token); its memory is
+    measured for listings only, as walking its objects costs milliseconds."""
     root = f"{request.root_url.rstrip('/')}{PREFIX}{namespace.name}"
     conversations, messages = namespace.sandbox.store.counts()
-    if with_size and not namespace.app_bytes:
-        namespace.app_bytes = own_size(namespace.app, _shared(namespace))
-    return {
+    described: dict[str, Any] = {
         "name": namespace.name,
         "apiUrl": root + API_PREFIX,
         "controlUrl": root + "/_sandbox",
@@ -134,25 +133,30 @@ def describe(namespace: Namespace, *, with_size: bool = True) -> dict[str, Any]:
         "expiresAt": _instant(namespace.last_used_at + namespace.idle_ttl),
         "conversations": conversations,
         "messages": messages,
-        "memoryBytes": own_size(namespace.sandbox, _shared(namespace)) + namespace.app_bytes
-        if with_size
-        else 0,
     }
+    if with_size:
+        if not namespace.app_bytes:  # the app's own part does not grow: measured once
+            namespace.app_bytes = own_size(namespace.app, _shared(namespace) | {id(namespace.sandbox)})
+        described["memoryBytes"] = namespace.app_bytes + own_size(namespace.sandbox, _shared(namespace))
+    return described
 
 
 def _shared(namespace: Namespace) -> set[int]:
     """What a namespace holds but does not own: whatever the default app reaches (the contract,
-    the server's world, Flask's and the logging module's objects) and the shared worlds. Walked
+    the server's world, Flask's and the logging module's objects) and what namespaces share. Walked
     once per server, at the first listing."""
-    app = current_app
-    shared: set[int] | None = app.extensions.get("dsco_namespace_shared")
-    if shared is None:
-        roots = [app, *_registry().shared_worlds()]
-        shared = set()
-        for root in roots:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # not the proxy
+    registry = _registry()
+    roots = registry.shared_objects()
+    key = tuple(id(root) for root in roots)
+    cached: tuple[tuple[int, ...], set[int]] | None = app.extensions.get("dsco_namespace_shared")
+    if cached is None or cached[0] != key:
+        shared = {id(registry)}  # the way from the default app to every namespace
+        for root in [app, *roots]:
             shared |= _reachable(root, shared)
-        app.extensions["dsco_namespace_shared"] = shared
-    return shared
+        cached = (key, shared)
+        app.extensions["dsco_namespace_shared"] = cached
+    return cached[1]
 
 
 def own_size(root: object, shared: set[int]) -> int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import Map
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..bootstrap import WorldFileError, read_world, world_from_document
@@ -60,6 +61,8 @@ class NamespaceOptions:
     """Deliver namespaces' webhooks to any host, not only to loopback addresses."""
     store: NamespaceStore | None = None
     """Where namespaces are saved (``serve --state-file``); None keeps them in memory only."""
+    wall: Callable[[], float] = time.time
+    """Wall time in seconds, which idle TTLs count in (a test may pass its own)."""
 
 
 @dataclass
@@ -111,12 +114,11 @@ class NamespaceRegistry:
         contract: Contract,
         server_world: World,
         options: NamespaceOptions,
-        wall: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.contract = contract
         self.options = options
-        self._wall = wall
+        self._wall = options.wall
         self._worlds: dict[str, World] = {"": server_world}
         """Shared worlds by source: "" is the server's own, else a built-in world's name."""
         if config.world_path is None:
@@ -124,6 +126,7 @@ class NamespaceRegistry:
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.RLock()
         self._next_sweep = 0.0
+        self._url_map: Map | None = None
 
     # --- lookup (the hot path of every namespaced request) -------------------------------------
     def use(self, name: str) -> Namespace | None:
@@ -136,10 +139,10 @@ class NamespaceRegistry:
             namespace.last_used_at = now
         return namespace
 
-    def shared_worlds(self) -> list[World]:
-        """The worlds namespaces share (loaded once each)."""
+    def shared_objects(self) -> list[object]:
+        """What namespaces share: the worlds (loaded once each) and the compiled URL map."""
         with self._lock:
-            return list(self._worlds.values())
+            return [*self._worlds.values(), *([self._url_map] if self._url_map is not None else [])]
 
     def get(self, name: str) -> Namespace | None:
         return self._namespaces.get(name)
@@ -273,6 +276,12 @@ class NamespaceRegistry:
             webhooks_loopback_only=not self.options.allow_webhook_hosts,
         )
         app = create_app(config, sandbox=sandbox, contract=self.contract)
+        # Every namespace app has the same routes (views differ, bound to their own sandbox, but
+        # the map names endpoints only), so they share one compiled URL map: most of an app's size.
+        if self._url_map is None:
+            self._url_map = app.url_map
+        else:
+            app.url_map = self._url_map
         app.extensions["dsco_namespace_token"] = token
         namespace = Namespace(
             name, app, self.options.default_ttl if ttl is None else ttl, token, created, used
