@@ -37,12 +37,16 @@ SANDBOX_SCHEMA_NAMES = (
     "sandbox-state.json",
     "sandbox-journal-entry.json",
     "sandbox-notification.json",
+    "sandbox-namespace-create.json",
+    "sandbox-namespace.json",
 )
 SANDBOX_SCHEMA_FILES = [SCHEMAS / name for name in SANDBOX_SCHEMA_NAMES]
 CLOSED_SCHEMA_NAMES = (
     "sandbox-config.json",
     "sandbox-config-update.json",
     "sandbox-fault-rule.json",
+    "sandbox-namespace-create.json",
+    "sandbox-namespace.json",
 )
 
 EXPECTED_OPERATIONS = {
@@ -56,6 +60,10 @@ EXPECTED_OPERATIONS = {
     ("/state", "put"): "importState",
     ("/events", "get"): "listEvents",
     ("/notifications", "get"): "listNotifications",
+    ("/namespaces", "post"): "createNamespace",
+    ("/namespaces", "get"): "listNamespaces",
+    ("/namespaces/{name}", "get"): "getNamespace",
+    ("/namespaces/{name}", "delete"): "deleteNamespace",
 }
 
 FULL_CONFIG: dict[str, Any] = {
