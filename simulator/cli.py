@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- serve -----------------------------------------------------------------------------------
 def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
-    from .http.app import ServerConfig
+    from .http.app import ServerConfig, create_app
     from .http.namespace_control import create_server_app
     from .http.namespaces import NamespaceOptions
     from .http.server import ServerUnavailable, serve, serve_granian
@@ -258,14 +258,18 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        app = create_server_app(
-            config,
-            NamespaceOptions(
-                cap=args.max_namespaces,
-                default_ttl=args.namespace_ttl,
-                allow_webhook_hosts=args.allow_webhook_hosts,
-                store=NamespaceFolder.beside(args.state_file) if args.state_file else None,
-            ),
+        app = (
+            create_app(config)
+            if args.max_namespaces == 0
+            else create_server_app(
+                config,
+                NamespaceOptions(
+                    cap=args.max_namespaces,
+                    default_ttl=args.namespace_ttl,
+                    allow_webhook_hosts=args.allow_webhook_hosts,
+                    store=NamespaceFolder.beside(args.state_file) if args.state_file else None,
+                ),
+            )
         )
     except WorldFileError as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)

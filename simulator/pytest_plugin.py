@@ -17,6 +17,8 @@ says nothing about the integration being tested.
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -32,9 +34,12 @@ from .harness import (
     ControlPlane,
     HttpControl,
     LocalControl,
+    NamespaceLease,
+    NoNamespaces,
     SandboxHandle,
     credentials_of,
     fresh_start,
+    lease_namespace,
 )
 from .http.app import ServerConfig, create_app
 from .scenario.loader import ScenarioError, load_scenario
@@ -111,9 +116,10 @@ class ScenarioItem(pytest.Item):
         config = self.config
         credentials_file = config.getoption("--dsco-credentials")
         credentials = read_credentials(credentials_file) if credentials_file else None
-        target: str | None = config.getoption("--dsco-target")
+        session = _session_of(config)
+        target = session.target_base()
         if target:
-            transport = HttpTransport(target)
+            transport = HttpTransport(target, admin_token=session.control_token())
             try:
                 result = run_scenario(self.scenario, transport, credentials=credentials)
             finally:
@@ -166,8 +172,36 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+class DscoTargetWarning(UserWarning):
+    """Something the user should know about the ``--dsco-target`` run."""
+
+
+_SESSION_KEY = pytest.StashKey["_Session"]()
+
+
+def _session_of(config: pytest.Config) -> _Session:
+    """The session's one :class:`_Session`, shared by the fixtures and the scenario items."""
+    session = config.stash.get(_SESSION_KEY, None)
+    if session is None:
+        session = _Session(config)
+        config.stash[_SESSION_KEY] = session
+    return session
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    found = session.config.stash.get(_SESSION_KEY, None)
+    if found is not None:
+        found.close()
+
+
 class _Session:
-    """The session's sandbox: an in-process app, served on a socket only once a test asks for it."""
+    """The session's sandbox: an in-process app, served on a socket only once a test asks for it.
+
+    With ``--dsco-target`` the session (each xdist worker being a session of its own) creates a
+    namespace of its own on the target and deletes it at the end, so a shared server's default
+    sandbox and the other sessions are never touched; a target without namespaces (an older
+    sandbox, the vendor's API) is used as it is, with a :class:`DscoTargetWarning` saying so.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.pytest_config = config
@@ -179,6 +213,39 @@ class _Session:
         self.server: BackgroundServer | None = None
         self.baseline: dict[str, Any] | None = None
         self.world_changed = False
+        self.lease: NamespaceLease | None = None
+        self.target_checked = False
+
+    def target_base(self) -> str | None:
+        """Where ``--dsco-target`` runs go: this session's namespace on it, or the target itself."""
+        if not self.target:
+            return None
+        if not self.target_checked:  # set once it is settled, so a failure fails every test alike
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            world: Any = _read_json(self.world_path) if self.world_path else "default"
+            try:
+                self.lease = lease_namespace(
+                    self.target,
+                    self.pytest_config.getoption("--dsco-admin-token"),
+                    prefix=f"pytest-{worker}",
+                    world=world,
+                    settings={"rateLimit": {"enabled": False}},
+                )
+            except NoNamespaces as why:
+                warnings.warn(
+                    DscoTargetWarning(
+                        f"{self.target} offers no namespaces ({why}): the tests run against its one "
+                        "sandbox, resetting it before every test"
+                    ),
+                    stacklevel=1,
+                )
+            self.target_checked = True
+        return self.lease.base_url if self.lease is not None else self.target
+
+    def control_token(self) -> str | None:
+        """The token opening the target's control plane: the namespace's own, or the admin token."""
+        admin: str | None = self.pytest_config.getoption("--dsco-admin-token")
+        return self.lease.control_token if self.lease is not None else admin
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -195,13 +262,10 @@ class _Session:
         return control
 
     def handle(self) -> SandboxHandle:
-        if self.target:
-            control: ControlPlane = HttpControl(
-                self.target, self.pytest_config.getoption("--dsco-admin-token")
-            )
-            return SandboxHandle(
-                self.target, control, credentials_of(read_world(self.contract, self.world_path))
-            )
+        target = self.target_base()
+        if target:
+            control: ControlPlane = HttpControl(target, self.control_token())
+            return SandboxHandle(target, control, credentials_of(read_world(self.contract, self.world_path)))
         local = self.local()
         if self.server is None:
             self.server = BackgroundServer(self.app)
@@ -231,6 +295,10 @@ class _Session:
     def close(self) -> None:
         if self.server is not None:
             self.server.stop()
+            self.server = None
+        if self.lease is not None:
+            lease, self.lease = self.lease, None
+            lease.release()
 
 
 def _read_json(path: Path) -> Any:
@@ -238,10 +306,8 @@ def _read_json(path: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
-def _dsco_session(pytestconfig: pytest.Config) -> Iterator[_Session]:
-    session = _Session(pytestconfig)
-    yield session
-    session.close()
+def _dsco_session(pytestconfig: pytest.Config) -> _Session:
+    return _session_of(pytestconfig)  # closed by pytest_sessionfinish, after the scenario items too
 
 
 @pytest.fixture
