@@ -139,6 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--junit-xml", type=Path, metavar="FILE", help="also write a JUnit XML report")
     replay.add_argument("--seed", type=int, help="override every scenario's seed")
+    where = replay.add_mutually_exclusive_group()
+    where.add_argument(
+        "--namespace", metavar="NAME", help="with --target: run in this namespace of the target (/ns/NAME)"
+    )
+    where.add_argument(
+        "--fresh-namespace",
+        action="store_true",
+        help="with --target: run in a new namespace of the target, deleted at the end",
+    )
+    replay.add_argument(
+        "--admin-token",
+        default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
+        help="the target's admin token, for its control plane and --fresh-namespace "
+        "(default: $DSCO_SANDBOX_ADMIN_TOKEN)",
+    )
 
     scenario = commands.add_parser(
         "scenario", help="work with scenario files", description="Work with scenarios."
@@ -366,8 +381,18 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
+    if (args.namespace or args.fresh_namespace) and not args.target:
+        print("dsco-sandbox: --namespace and --fresh-namespace need --target", file=sys.stderr)
+        return 2
     return replay_main(
-        args.paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
+        args.paths,
+        target=args.target,
+        credentials=credentials,
+        junit_xml=args.junit_xml,
+        seed=args.seed,
+        namespace=args.namespace,
+        fresh_namespace=args.fresh_namespace,
+        admin_token=args.admin_token,
     )
 
 

@@ -15,6 +15,10 @@ import pytest
 import requests
 from serve_support import Served, start
 
+from simulator.domain.config import SandboxConfig
+from simulator.harness import BackgroundServer
+from simulator.http import ServerConfig, create_app
+
 pytest_plugins = ["pytester"]
 
 WORKERS = int(os.environ.get("DSCO_XDIST_WORKERS", "2"))
@@ -47,6 +51,13 @@ def test_a_session_has_a_sandbox_of_its_own(dsco_sandbox, n, worker_id):
     assert dsco_sandbox.clock.now() >= moment
 """
 
+RESETTING_SCENARIO = """
+name: resets its own sandbox only
+steps:
+  - name: start over
+    action: reset
+"""
+
 
 @pytest.fixture
 def server() -> Iterator[Served]:
@@ -67,8 +78,16 @@ def _admin(server: Served, method: str, path: str) -> requests.Response:
 def test_xdist_workers_each_get_a_namespace_and_leave_the_default_untouched(
     pytester: pytest.Pytester, server: Served, tmp_path: Path
 ) -> None:
+    requests.post(
+        f"{server.base_url}/api/v3/conversation",
+        json={"title": "kept", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
+        headers={"Authorization": "bearer retailer-demo-token"},
+        timeout=10,
+    ).raise_for_status()
     before = _admin(server, "GET", "/state").json()
     pytester.makepyfile(test_shared_server=SUITE.replace("{out}", str(tmp_path)))
+    pytester.mkdir("scenarios")  # a scenario file runs in its session's namespace too
+    pytester.path.joinpath("scenarios", "reset.yaml").write_text(RESETTING_SCENARIO)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -79,43 +98,21 @@ def test_xdist_workers_each_get_a_namespace_and_leave_the_default_untouched(
         f"--dsco-target={server.base_url}",
         "--dsco-admin-token=shared-secret",
     )
-    result.assert_outcomes(passed=6 * WORKERS)
+    result.assert_outcomes(passed=7 * WORKERS)
     used = {path.read_text() for path in tmp_path.glob("*.txt")}
     assert len(used) == WORKERS  # one namespace per worker, the same for all of a worker's tests
     after = _admin(server, "GET", "/state").json()
-    assert after["conversations"] == before["conversations"] == []
+    assert [c["title"] for c in after["conversations"]] == ["kept"]
+    assert after["conversations"] == before["conversations"]
     assert after["config"] == before["config"] and after["clock"]["frozen"] is False
-    assert _admin(server, "GET", "/events").json()["events"] == []
+    assert [e["operation"] for e in _admin(server, "GET", "/events").json()["events"]] == [
+        "createConversation"
+    ]
     assert _admin(server, "GET", "/namespaces").json()["namespaces"] == []  # each deleted its own
 
 
-def test_a_scenario_file_runs_in_the_sessions_namespace(pytester: pytest.Pytester, server: Served) -> None:
-    pytester.mkdir("scenarios")
-    pytester.path.joinpath("scenarios", "reset.yaml").write_text(
-        """
-name: resets its own sandbox only
-steps:
-  - name: start over
-    action: reset
-"""
-    )
-    requests.post(
-        f"{server.base_url}/api/v3/conversation",
-        json={"title": "kept", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
-        headers={"Authorization": "bearer retailer-demo-token"},
-        timeout=10,
-    ).raise_for_status()
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--dsco-target={server.base_url}", "--dsco-admin-token=shared-secret"
-    )
-    result.assert_outcomes(passed=1)
-    titles = [c["title"] for c in _admin(server, "GET", "/state").json()["conversations"]]
-    assert titles == ["kept"]
-    assert _admin(server, "GET", "/namespaces").json()["namespaces"] == []
-
-
 def test_a_target_without_namespaces_is_used_as_it_is_and_the_run_says_so(pytester: pytest.Pytester) -> None:
-    older = start("--max-namespaces", "0")  # serves no /_sandbox/namespaces, like an older sandbox
+    older = BackgroundServer(create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False))))  # no /ns
     try:
         pytester.makepyfile(
             test_older="""
@@ -124,7 +121,7 @@ def test_target(dsco_sandbox):
     assert dsco_sandbox.snapshot()["conversations"] == []
 """
         )
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--dsco-target={older.base_url}")
+        result = pytester.runpytest("-p", "no:cacheprovider", f"--dsco-target={older.base_url}")
         result.assert_outcomes(passed=1, warnings=1)
         result.stdout.fnmatch_lines(["*DscoTargetWarning*offers no namespaces*answered 404*resetting it*"])
     finally:
