@@ -122,3 +122,12 @@ def test_report_reads_every_result(results_dir: Path) -> None:
     assert summary["missing"] == []
     assert summary["targets"]
     assert (results_dir / "report.md").read_text("utf-8").startswith("|")
+
+
+def test_namespaces_bench_runs(results_dir: Path) -> None:
+    out = run_script("namespaces.py", "--smoke", "--results-dir", str(results_dir))
+    assert "Namespaces" in out
+    document = results(results_dir, "namespaces")
+    assert len(document["create_namespace_ms"]) == 20
+    assert set(document["create_conversation_ms"]) == {"ns-00001", "ns-00020"}
+    assert all(value > 0 for value in document["memory_bytes_reported"].values())
