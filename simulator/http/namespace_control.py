@@ -55,7 +55,7 @@ def install_namespaces(app: Flask, config: ServerConfig, options: NamespaceOptio
     app.extensions["dsco_namespaces"] = registry
     app.register_blueprint(create_namespace_blueprint(), url_prefix="/_sandbox/namespaces")
     app.wsgi_app = NamespaceDispatcher(registry, app.wsgi_app)  # type: ignore[method-assign]
-    return app.extensions["dsco_namespaces"]  # type: ignore[no-any-return]
+    return registry
 
 
 def _registry() -> NamespaceRegistry:

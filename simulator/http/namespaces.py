@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..bootstrap import WorldFileError, read_world, world_from_document
 from ..contract import Contract
+from ..domain.config import SandboxConfig
 from ..domain.errors import Conflict, InvalidRequest, Problem
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
@@ -262,7 +263,7 @@ class NamespaceRegistry:
         if problems:
             raise InvalidRequest(*problems, code="invalid_world")
 
-    def _sandbox_config(self, request: NamespaceRequest) -> Any:
+    def _sandbox_config(self, request: NamespaceRequest) -> SandboxConfig:
         base = self.config.sandbox
         return replace(base, seed=base.seed if request.seed is None else request.seed)
 
@@ -297,7 +298,9 @@ class NamespaceRegistry:
         violations = self.contract.validate(self.contract.schema_uri("schemas/sandbox-state.json"), document)
         if violations:
             raise WorldFileError("\n".join(f"{where}: {v}" for v in violations))
-        world = world_from_document(self.contract, document["world"], where)
+        world = self._worlds[""]  # most namespaces keep the server's world: share it again
+        if document["world"] != world.document:
+            world = world_from_document(self.contract, document["world"], where)
         sandbox = Sandbox(world, replace(self.config.sandbox), instance=record.name)
         try:
             sandbox.import_state(world, document)
