@@ -293,3 +293,17 @@ def test_a_broken_saved_namespace_refuses_to_start(contract: Contract, tmp_path:
     (store.folder / "bad.json").write_text('{"format": "something else"}', "utf-8")
     with pytest.raises(ValueError, match=r"bad\.json: not a saved namespace"):
         _server(contract, store=store)
+
+
+def test_credentials_of_a_posted_world_are_valid_in_its_namespace_only(web: FlaskClient) -> None:
+    world: dict[str, Any] = json.loads(default_world_path().read_text("utf-8"))
+    retailer = next(a for a in world["accounts"] if a["dscoAccountId"] == ACCOUNT_IDS[NORTHWIND])
+    retailer.update(clientId="own-retailer", clientSecret="own-secret", legacyToken="own-legacy-token")
+    _create(web, {"name": "own", "world": world})
+    body = {"title": "t", "otherPartyTradingPartnerId": DEFAULT_PARTNER[NORTHWIND]}
+    legacy = {"Authorization": "bearer own-legacy-token"}
+    assert web.post("/ns/own/api/v3/conversation", json=body, headers=legacy).status_code == 201
+    assert web.post("/api/v3/conversation", json=body, headers=legacy).status_code == 401
+    form = {"grant_type": "client_credentials", "client_id": "own-retailer", "client_secret": "own-secret"}
+    assert web.post("/ns/own/api/v3/oauth2/token", data=form).status_code == 200
+    assert web.post("/api/v3/oauth2/token", data=form).status_code == 401
