@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import ipaddress
 import json
 import os
 import shutil
@@ -127,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "A flag's value shows in `ps` to every user of the machine: prefer the environment variable "
         "DSCO_SANDBOX_ADMIN_TOKEN, read when this flag is not given",
     )
+    _add_namespace_options(serve)
 
     validate = commands.add_parser(
         "validate",
@@ -183,6 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--junit-xml", type=Path, metavar="FILE", help="also write a JUnit XML report")
     replay.add_argument("--seed", type=int, help="override every scenario's seed")
+    where = replay.add_mutually_exclusive_group()
+    where.add_argument(
+        "--namespace", metavar="NAME", help="with --target: run in this namespace of the target (/ns/NAME)"
+    )
+    where.add_argument(
+        "--fresh-namespace",
+        action="store_true",
+        help="with --target: run in a new namespace of the target, deleted at the end",
+    )
+    replay.add_argument(
+        "--admin-token",
+        default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
+        help="the target's admin token, for its control plane and --fresh-namespace "
+        "(default: $DSCO_SANDBOX_ADMIN_TOKEN)",
+    )
 
     scenario = commands.add_parser(
         "scenario", help="work with scenario files", description="Work with scenarios."
@@ -266,6 +281,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_namespace_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument(
+        "--max-namespaces",
+        type=_whole_number,
+        default=100,
+        help="how many namespaces (/ns/NAME/...) the server holds at most; 0 turns them off "
+        "(default: %(default)s)",
+    )
+    serve.add_argument(
+        "--namespace-ttl",
+        type=_positive_float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="drop a namespace after this many seconds of wall time without a request, unless it was "
+        "created with its own idleTtl (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--allow-webhook-hosts",
+        action="store_true",
+        help="let worlds posted for namespaces name webhook URLs on any host (default: loopback only, so "
+        "that a shared server cannot be made to call internal addresses)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -289,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .bootstrap import WorldFileError
     from .http.app import ServerConfig, create_app
+    from .http.namespace_control import create_server_app
+    from .http.namespaces import NamespaceOptions
     from .http.server import (
         PortInUse,
         ServerUnavailable,
@@ -298,6 +339,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
+    from .namespace_store import NamespaceFolder
     from .personas import PersonaFileError
     from .statefile import StateFile
 
@@ -348,7 +390,19 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"dsco-sandbox: cannot serve: --state-file {problem}", file=sys.stderr)
         return 2
     try:
-        app = create_app(config)
+        app = (
+            create_app(config)
+            if args.max_namespaces == 0
+            else create_server_app(
+                config,
+                NamespaceOptions(
+                    cap=args.max_namespaces,
+                    default_ttl=args.namespace_ttl,
+                    allow_webhook_hosts=args.allow_webhook_hosts,
+                    store=NamespaceFolder.beside(args.state_file) if args.state_file else None,
+                ),
+            )
+        )
     except (WorldFileError, PersonaFileError) as exc:
         print(f"dsco-sandbox: cannot start:\n{exc}", file=sys.stderr)
         return 2
@@ -367,12 +421,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    from .webhooks import is_loopback_host
+
+    return is_loopback_host(host)
 
 
 def _positive_int(text: str) -> int:
@@ -389,6 +440,23 @@ def _persona_option(text: str) -> Any:
         return parse_option(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _whole_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
+    return value
 
 
 def _lag_range(text: str) -> tuple[float, float]:
@@ -445,6 +513,9 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dsco-sandbox: {exc}", file=sys.stderr)
         return 2
+    if (args.namespace or args.fresh_namespace) and not args.target:
+        print("dsco-sandbox: --namespace and --fresh-namespace need --target", file=sys.stderr)
+        return 2
     paths: list[str | Path] = list(args.paths)
     if args.builtin:
         try:
@@ -459,7 +530,14 @@ def _replay(args: argparse.Namespace) -> int:
         )
         return 2
     return replay_main(
-        paths, target=args.target, credentials=credentials, junit_xml=args.junit_xml, seed=args.seed
+        paths,
+        target=args.target,
+        credentials=credentials,
+        junit_xml=args.junit_xml,
+        seed=args.seed,
+        namespace=args.namespace,
+        fresh_namespace=args.fresh_namespace,
+        admin_token=args.admin_token,
     )
 
 

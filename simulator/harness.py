@@ -9,6 +9,7 @@ microseconds instead of HTTP round trips) or behind a URL (``--dsco-target``, th
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -201,6 +202,74 @@ class HttpControl:
             else self._call("GET", "/personas")
         )
         return result
+
+
+class NoNamespaces(Exception):
+    """The target offers no namespaces (an older sandbox, or the vendor's API); says what it answered."""
+
+
+@dataclass
+class NamespaceLease:
+    """A namespace created on a served sandbox for one run, to be deleted at its end."""
+
+    root: str
+    """The server's root URL."""
+    name: str
+    token: str | None
+    """The namespace's own control-plane token (when the server has an admin token)."""
+    admin_token: str | None
+
+    @property
+    def base_url(self) -> str:
+        """Where the namespace lives: a root URL like any sandbox's (``.../ns/{name}``)."""
+        return f"{self.root}/ns/{self.name}"
+
+    @property
+    def control_token(self) -> str | None:
+        return self.token or self.admin_token
+
+    def release(self) -> None:
+        """Delete the namespace; one that is gone already (expired, deleted) is fine."""
+        headers = {"Authorization": f"bearer {self.admin_token}"} if self.admin_token else {}
+        url = f"{self.root}/_sandbox/namespaces/{self.name}"
+        response = requests.delete(url, headers=headers, timeout=30)
+        if response.status_code not in (200, 404):
+            raise RuntimeError(f"DELETE {url} answered {response.status_code}: {response.text.strip()}")
+
+
+def server_root(target: str) -> str:
+    """The root of a server given by its root or its API base (``.../api/v3``)."""
+    root = target.rstrip("/")
+    return root[: -len("/api/v3")] if root.endswith("/api/v3") else root
+
+
+def lease_namespace(
+    target: str,
+    admin_token: str | None = None,
+    *,
+    prefix: str = "run",
+    world: Mapping[str, Any] | str | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> NamespaceLease:
+    """Create a namespace called ``<prefix>-<random>`` on ``target``; :class:`NoNamespaces` when the
+    target has no ``/_sandbox/namespaces`` (it answers 401, 403, 404 or 405 there)."""
+    root = server_root(target)
+    headers = {"Authorization": f"bearer {admin_token}"} if admin_token else {}
+    body: dict[str, Any] = {"settings": dict(settings or {})}
+    if world is not None:
+        body["world"] = world if isinstance(world, str) else dict(world)
+    for _ in range(3):  # a clash of random names is unlikely; twice in a row, absurd
+        body["name"] = f"{prefix}-{secrets.token_hex(4)}"
+        response = requests.post(f"{root}/_sandbox/namespaces", json=body, headers=headers, timeout=30)
+        if response.status_code == 201:
+            return NamespaceLease(root, body["name"], response.json().get("token"), admin_token)
+        if response.status_code in (401, 403, 404, 405):
+            raise NoNamespaces(f"POST {root}/_sandbox/namespaces answered {response.status_code}")
+        if response.status_code != 409 or "exists already" not in response.text:
+            break
+    raise RuntimeError(
+        f"POST {root}/_sandbox/namespaces answered {response.status_code}: {response.text.strip()}"
+    )
 
 
 class Clock:

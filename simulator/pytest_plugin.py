@@ -21,6 +21,8 @@ says nothing about the integration being tested.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -38,9 +40,12 @@ from .harness import (
     Credentials,
     HttpControl,
     LocalControl,
+    NamespaceLease,
+    NoNamespaces,
     SandboxHandle,
     credentials_of,
     fresh_start,
+    lease_namespace,
     persona_document,
 )
 from .http.app import ServerConfig, create_app
@@ -126,9 +131,10 @@ class ScenarioItem(pytest.Item):
         config = self.config
         credentials_file = config.getoption("--dsco-credentials")
         credentials = read_credentials(credentials_file) if credentials_file else None
-        target: str | None = config.getoption("--dsco-target")
+        session = _session_of(config)
+        target = session.target_base()
         if target:
-            transport = HttpTransport(target)
+            transport = HttpTransport(target, admin_token=session.control_token())
             try:
                 result = run_scenario(self.scenario, transport, credentials=credentials)
             finally:
@@ -199,11 +205,13 @@ def _check_target(target: str, admin_token: str | None) -> list[str]:
                 "their API steps there (control steps skipped); the dsco_sandbox fixture cannot prepare it"
             ]
         return [
-            f"dsco-sandbox: --dsco-target {target} is changed for everyone using it: before each test using "
-            "dsco_sandbox, all its conversations, messages, journal and notifications are wiped, its faults "
-            "cleared, its settings set for the test (rate limit off unless a marker turns it on) and its "
-            "clock put back on wall time; scenario files may also wipe it and move its clock. Nothing is "
-            "undone at the end."
+            f"dsco-sandbox: --dsco-target {target}: this session (each xdist worker) works in a namespace of "
+            "its own there, created on first use and deleted at the end, so the target's default sandbox "
+            "and its other users are not touched. A target without namespaces is used as it is and changed "
+            "for everyone: before each test using dsco_sandbox, all its conversations, messages, journal "
+            "and notifications are wiped, its faults cleared, its settings set for the test (rate limit "
+            "off unless a marker turns it on) and its clock put back on wall time; scenario files may also "
+            "wipe it and move its clock. Nothing is undone at the end."
         ]
     finally:
         transport.close()
@@ -213,8 +221,36 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     return config.stash.get(_TARGET_KEY, None)
 
 
+class DscoTargetWarning(UserWarning):
+    """Something the user should know about the ``--dsco-target`` run."""
+
+
+_SESSION_KEY = pytest.StashKey["_Session"]()
+
+
+def _session_of(config: pytest.Config) -> _Session:
+    """The session's one :class:`_Session`, shared by the fixtures and the scenario items."""
+    session = config.stash.get(_SESSION_KEY, None)
+    if session is None:
+        session = _Session(config)
+        config.stash[_SESSION_KEY] = session
+    return session
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    found = session.config.stash.get(_SESSION_KEY, None)
+    if found is not None:
+        found.close()
+
+
 class _Session:
-    """The session's sandbox: an in-process app, served on a socket only once a test asks for it."""
+    """The session's sandbox: an in-process app, served on a socket only once a test asks for it.
+
+    With ``--dsco-target`` the session (each xdist worker being a session of its own) creates a
+    namespace of its own on the target and deletes it at the end, so a shared server's default
+    sandbox and the other sessions are never touched; a target without namespaces (an older
+    sandbox, the vendor's API) is used as it is, with a :class:`DscoTargetWarning` saying so.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.pytest_config = config
@@ -229,6 +265,39 @@ class _Session:
         self.credentials: dict[str, Credentials] | None = None
         self.remote: HttpControl | None = None
         self.personas_on = False
+        self.lease: NamespaceLease | None = None
+        self.target_checked = False
+
+    def target_base(self) -> str | None:
+        """Where ``--dsco-target`` runs go: this session's namespace on it, or the target itself."""
+        if not self.target:
+            return None
+        if not self.target_checked:  # set once it is settled, so a failure fails every test alike
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            world: Any = read_world_document(self.world_path) if self.world_path else "default"
+            try:
+                self.lease = lease_namespace(
+                    self.target,
+                    self.pytest_config.getoption("--dsco-admin-token"),
+                    prefix=f"pytest-{worker}",
+                    world=world,
+                    settings={"rateLimit": {"enabled": False}},
+                )
+            except NoNamespaces as why:
+                warnings.warn(
+                    DscoTargetWarning(
+                        f"{self.target} offers no namespaces ({why}): the tests run against its one "
+                        "sandbox, resetting it before every test"
+                    ),
+                    stacklevel=1,
+                )
+            self.target_checked = True
+        return self.lease.base_url if self.lease is not None else self.target
+
+    def control_token(self) -> str | None:
+        """The token opening the target's control plane: the namespace's own, or the admin token."""
+        admin: str | None = self.pytest_config.getoption("--dsco-admin-token")
+        return self.lease.control_token if self.lease is not None else admin
 
     def local(self) -> LocalControl:
         if self.app is None:
@@ -245,10 +314,11 @@ class _Session:
         return control
 
     def handle(self) -> SandboxHandle:
-        if self.target:
+        target = self.target_base()
+        if target:
             if self.remote is None:  # one connection pool for the session, closed at its end
-                self.remote = HttpControl(self.target, self.pytest_config.getoption("--dsco-admin-token"))
-            return SandboxHandle(self.target, self.remote, {})
+                self.remote = HttpControl(target, self.control_token())
+            return SandboxHandle(target, self.remote, {})
         local = self.local()
         if self.server is None:
             self.server = BackgroundServer(self.app)
@@ -301,6 +371,10 @@ class _Session:
             self.remote.session.close()
         if self.server is not None:
             self.server.stop()
+            self.server = None
+        if self.lease is not None:
+            lease, self.lease = self.lease, None
+            lease.release()
 
 
 def _marker_world(contract: Contract, item: pytest.Item, value: object) -> tuple[Any, World]:
@@ -325,10 +399,8 @@ def _marker_world(contract: Contract, item: pytest.Item, value: object) -> tuple
 
 
 @pytest.fixture(scope="session")
-def _dsco_session(pytestconfig: pytest.Config) -> Iterator[_Session]:
-    session = _Session(pytestconfig)
-    yield session
-    session.close()
+def _dsco_session(pytestconfig: pytest.Config) -> _Session:
+    return _session_of(pytestconfig)  # closed by pytest_sessionfinish, after the scenario items too
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import queue
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Delivery", "WebhookDispatcher", "sign", "verify"]
+__all__ = ["Delivery", "WebhookDispatcher", "is_loopback_host", "is_loopback_url", "sign", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -345,3 +346,22 @@ class WebhookDispatcher:
         if 200 <= status < 300:
             return status, None
         return status, f"HTTP {status}"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine: ``localhost`` or a literal loopback address.
+
+    Names are not resolved: a name that happens to resolve to 127.0.0.1 today could point
+    anywhere tomorrow, so only what is loopback by its spelling counts.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether a webhook URL points at this machine (see :func:`is_loopback_host`)."""
+    return is_loopback_host(urlsplit(url).hostname or "")

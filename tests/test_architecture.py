@@ -49,7 +49,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("simulator.domain",)),
     (
         "support",
-        ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
+        (
+            "simulator",
+            "simulator.resources",
+            "simulator.webhooks",
+            "simulator.statefile",
+            "simulator.namespace_store",
+            "simulator.client",
+        ),
     ),
     (
         "contract",
@@ -248,6 +255,23 @@ def test_the_contract_does_not_import_front_ends(module: str) -> None:
 def test_http_does_not_import_the_layers_above_it(module: str) -> None:
     banned = ("simulator.cli", "simulator.scenario", "simulator.pytest_plugin")
     bad = [str(i) for i in imports(module) if in_package(i.target, *banned)]
+    assert not bad, "\n".join(bad)
+
+
+NAMESPACE_MODULES = (
+    "simulator.http.namespaces",
+    "simulator.http.namespace_control",
+    "simulator.namespace_store",
+)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [m for m in own_modules("simulator.http") if m not in NAMESPACE_MODULES and m != "simulator.http"],
+)
+def test_a_sandbox_app_knows_nothing_of_namespaces(module: str) -> None:
+    """Namespaces are apps in front of apps: the app, its routes and errors never import them."""
+    bad = [str(i) for i in imports(module) if in_package(i.target, *NAMESPACE_MODULES)]
     assert not bad, "\n".join(bad)
 
 

@@ -51,6 +51,13 @@ class NotFound(SandboxError):
     code = "not_found"
 
 
+class Conflict(SandboxError):
+    """The request asks for something that clashes with what exists (a name already taken, a
+    limit already reached); repeating it unchanged fails the same way."""
+
+    code = "conflict"
+
+
 class Unauthenticated(SandboxError):
     """No usable credentials: a missing, unknown or expired bearer token."""
 

@@ -21,7 +21,7 @@ from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
 from ..personas import PersonaRole, requested_settings
 from ..statefile import StateFile
-from ..webhooks import Delivery, WebhookDispatcher
+from ..webhooks import Delivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
 from .bodies import with_measured_bodies
 from .console import create_console_blueprint
@@ -54,6 +54,9 @@ class ServerConfig:
     """``--persona`` options: a role, and the accounts it acts for (None: all of the world's)."""
     persona_tick: float = 1.0
     """Seconds between two looks at the persona schedule while the clock runs on its own."""
+    webhooks_loopback_only: bool = False
+    """Deliver webhooks only to loopback URLs (namespaces, whose worlds anyone may post, unless
+    ``serve --allow-webhook-hosts``): a shared server must not be made to call internal addresses."""
 
 
 def create_app(
@@ -70,7 +73,9 @@ def create_app(
     app.extensions["dsco_sandbox"] = sandbox
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
-    app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
+    app.extensions["dsco_webhooks"] = _connect_webhooks(
+        sandbox, config.webhook_base_delay, config.webhooks_loopback_only
+    )
     personas = attach_personas_to_app(
         app, sandbox, contract, config.personas_file, config.persona_options, config.persona_tick
     )
@@ -91,7 +96,7 @@ def create_app(
     return app
 
 
-def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
+def _connect_webhooks(sandbox: Sandbox, base_delay: float, loopback_only: bool = False) -> WebhookDispatcher:
     """POST each notification to its account's webhook, journaling every attempt."""
 
     def journal(delivery: Delivery) -> None:
@@ -116,13 +121,14 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float) -> WebhookDispatcher:
 
     def deliver(notification: Notification) -> None:
         account = sandbox.world.account(notification.account_id)
-        if account is not None and account.webhook is not None:
-            dispatcher.submit(
-                account.webhook.url,
-                account.webhook.secret,
-                notification.to_json(),
-                f"{account.id}/{notification.id}",
-            )
+        if account is None or account.webhook is None:
+            return
+        delivery_id = f"{account.id}/{notification.id}"
+        if loopback_only and not is_loopback_url(account.webhook.url):
+            refused = "refused: this server delivers webhooks to loopback addresses only"
+            journal(Delivery(delivery_id, account.webhook.url, 1, None, refused, False, True))
+            return
+        dispatcher.submit(account.webhook.url, account.webhook.secret, notification.to_json(), delivery_id)
 
     sandbox.notifications.subscribe(deliver)
     return dispatcher

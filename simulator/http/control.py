@@ -119,6 +119,29 @@ def _changed() -> None:
         hook()
 
 
+def require_admin_token() -> None:
+    """Refuse a control call without an accepted admin token, when the app has any."""
+    # A namespace's control plane also opens to that namespace's own token (http/namespaces.py).
+    accepted = [
+        token
+        for token in (
+            current_app.extensions.get("dsco_admin_token"),
+            current_app.extensions.get("dsco_namespace_token"),
+        )
+        if token is not None
+    ]
+    if not accepted:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    matches = [hmac.compare_digest(given.strip().encode(), token.encode()) for token in accepted]
+    if scheme.lower() != "bearer" or not any(matches):
+        raise Unauthenticated.at(
+            "Authorization",
+            "the control plane needs 'Authorization: bearer <admin token>' (the --admin-token of serve)",
+            code="token_missing",
+        )
+
+
 # --- the changes, one function each: the JSON routes and the console both call these -------------
 def reset_sandbox(command: Any) -> None:
     """Apply a reset command (``{}`` or ``{"restoreSettings": bool}``) once it fits its schema."""
@@ -144,18 +167,7 @@ def change_config(changes: Any) -> dict[str, Any]:
 def create_control_blueprint() -> Blueprint:
     control = Blueprint("control", __name__)
 
-    @control.before_request
-    def _require_admin_token() -> None:
-        expected: str | None = current_app.extensions.get("dsco_admin_token")
-        if expected is None:
-            return
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise Unauthenticated.at(
-                "Authorization",
-                "the control plane needs 'Authorization: bearer <admin token>' (the --admin-token of serve)",
-                code="token_missing",
-            )
+    control.before_request(require_admin_token)
 
     @control.get("/health")
     def health() -> Response:

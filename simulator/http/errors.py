@@ -16,6 +16,7 @@ from werkzeug import exceptions as http_exceptions
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..domain.errors import (
+    Conflict,
     InvalidClient,
     InvalidRequest,
     InvalidTokenRequest,
@@ -31,6 +32,7 @@ log = logging.getLogger("dsco_sandbox")
 _STATUS: tuple[tuple[type[SandboxError], int], ...] = (
     (InvalidRequest, 400),
     (NotFound, 404),
+    (Conflict, 409),
     (Unauthenticated, 401),
     (Refused, 403),
     (RateLimited, 429),

@@ -15,12 +15,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import requests
 import yaml
 from flask import Flask
 
 from ..contract import Contract
 from ..domain.clock import parse_rfc3339
 from ..domain.config import SandboxConfig
+from ..harness import NamespaceLease, NoNamespaces, lease_namespace, server_root
 from ..http.app import ServerConfig, create_app
 from ..resources import data_dir
 from .loader import ScenarioError, load_directory, load_scenario
@@ -68,12 +70,17 @@ def replay_main(
     junit_xml: str | Path | None = None,
     seed: int | None = None,
     out: TextIO | None = None,
+    namespace: str | None = None,
+    fresh_namespace: bool = False,
+    admin_token: str | None = None,
 ) -> int:
     """Replay scenario files or folders; 0 all passed, 1 any failed, 2 a file could not be loaded.
 
     Without ``target`` each scenario gets a fresh in-process sandbox. With one (a server root such as
     ``http://127.0.0.1:8765``, or an API base ending in ``/api/v3``) the scenarios run one after
     another against it; nothing is reset between them unless a scenario's own steps do so.
+    ``namespace`` runs them in that namespace of the target; ``fresh_namespace`` in a new one,
+    deleted at the end (``admin_token`` is the server's, when it has one).
     """
     out = out or sys.stdout
     contract = Contract()
@@ -97,13 +104,24 @@ def replay_main(
         print(f"{len(problems)} problem(s) in the scenario files; nothing was run", file=out)
         return 2
     results: list[ScenarioResult] = []
-    transport = HttpTransport(target) if target else None
-    if transport is not None:
-        problem = unreachable(transport)
+    if target:
+        probe = HttpTransport(target, admin_token=admin_token)
+        problem = unreachable(probe)
+        probe.close()
         if problem is not None:
-            transport.close()
             print(f"{problem}; nothing was run", file=out)
             return 2
+    lease: NamespaceLease | None = None
+    if target and (namespace or fresh_namespace):
+        try:
+            target, lease = _namespaced(target, namespace, admin_token)
+        except (NoNamespaces, RuntimeError, requests.RequestException) as error:
+            print(f"cannot use a namespace of {target}: {error}", file=out)
+            return 2
+        print(f"running in namespace {target}", file=out)
+    token = lease.control_token if lease is not None else admin_token
+    transport = HttpTransport(target, admin_token=token) if target else None
+    if transport is not None and lease is None:  # a fresh namespace is the run's own: nobody else sees it
         print("\n".join(target_changes(scenarios, transport)), file=out, flush=True)
     clock_before = _target_clock(transport)
     try:
@@ -120,6 +138,8 @@ def replay_main(
             if moved:
                 print(moved, file=out)
             transport.close()
+        if lease is not None:
+            lease.release()
     if junit_xml is not None:
         write_junit_xml(results, junit_xml)
     passed = sum(1 for result in results if result.passed)
@@ -239,6 +259,18 @@ def list_builtin(out: TextIO, contract: Contract | None = None) -> int:
 
 def _builtin_name(path: Path, folder: Path) -> str:
     return path.relative_to(folder).with_suffix("").as_posix()
+
+
+def _namespaced(target: str, name: str | None, admin_token: str | None) -> tuple[str, NamespaceLease | None]:
+    """The root URL of namespace ``name`` on ``target`` (which must exist), or of a new one."""
+    if name is None:
+        lease = lease_namespace(target, admin_token, prefix="replay")
+        return lease.base_url, lease
+    root = f"{server_root(target)}/ns/{name}"
+    reply = requests.get(f"{root}/_sandbox/health", timeout=30)
+    if reply.status_code == 404:
+        raise RuntimeError(reply.text.strip())
+    return root, None
 
 
 def new_scenario(name: str, directory: str | Path = "scenarios") -> Path:

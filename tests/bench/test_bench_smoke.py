@@ -142,3 +142,12 @@ def test_reliability_bench_runs(results_dir: Path) -> None:
     assert document["scroll_load"]["list_calls"] > 0
     assert document["failed_writes"]["stored_by_400_or_more"] == 0
     assert document["failed_writes"]["unexpected_500_or_more"] == 0
+
+
+def test_namespaces_bench_runs(results_dir: Path) -> None:
+    out = run_script("namespaces.py", "--smoke", "--results-dir", str(results_dir))
+    assert "Namespaces" in out
+    document = results(results_dir, "namespaces")
+    assert len(document["create_namespace_ms"]) == 20
+    assert set(document["create_conversation_ms"]) == {"ns-00001", "ns-00020"}
+    assert all(value > 0 for value in document["memory_bytes_reported"].values())

@@ -37,6 +37,8 @@ SANDBOX_SCHEMA_NAMES = (
     "sandbox-state.json",
     "sandbox-journal-entry.json",
     "sandbox-notification.json",
+    "sandbox-namespace-create.json",
+    "sandbox-namespace.json",
 )
 SANDBOX_SCHEMA_FILES = [SCHEMAS / name for name in SANDBOX_SCHEMA_NAMES]
 CLOSED_SCHEMA_NAMES = (
@@ -44,6 +46,8 @@ CLOSED_SCHEMA_NAMES = (
     "sandbox-config-update.json",
     "sandbox-fault-rule.json",
     "sandbox-reset-command.json",
+    "sandbox-namespace-create.json",
+    "sandbox-namespace.json",
 )
 
 EXPECTED_OPERATIONS = {
@@ -59,6 +63,10 @@ EXPECTED_OPERATIONS = {
     ("/notifications", "get"): "listNotifications",
     ("/personas", "get"): "getPersonas",
     ("/personas", "put"): "setPersonas",
+    ("/namespaces", "post"): "createNamespace",
+    ("/namespaces", "get"): "listNamespaces",
+    ("/namespaces/{name}", "get"): "getNamespace",
+    ("/namespaces/{name}", "delete"): "deleteNamespace",
 }
 
 FULL_CONFIG: dict[str, Any] = {

@@ -144,7 +144,10 @@ def test_target(dsco_sandbox):
         result = pytester.runpytest("-p", "no:cacheprovider", f"--dsco-target={server.base_url}")
         result.assert_outcomes(passed=1)
         header = result.stdout.str().split("collected", 1)[0]  # said before any test runs
-        assert f"dsco-sandbox: --dsco-target {server.base_url} is changed for everyone using it" in header
+        assert (
+            f"dsco-sandbox: --dsco-target {server.base_url}: this session (each xdist worker) works in"
+            in header
+        )
         assert "wiped" in header and "clock put back on wall time" in header and "Nothing is undone" in header
     finally:
         server.stop()
