@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
     ),
     ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
-    ("bootstrap", ("simulator.bootstrap",)),
+    ("bootstrap", ("simulator.bootstrap", "simulator.statedb")),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),
     ("wiring", ("simulator.cli", "simulator.pytest_plugin", "simulator.__main__")),

@@ -46,6 +46,9 @@ OPERATIONS = (
     "addConversationMessage",
     "getConversationMessages",
 )
+WRITES = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
+COLLECTIONS = ("conversations", "messages", "tokens")
+"""The state document's big sections: lists of records. Every other section is small."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 
@@ -65,6 +68,10 @@ class Sandbox:
         self.notifications = NotificationCenter()
         self._operation: str | None = None
         """The operation running now, so that the notifications it raises are journaled with it."""
+        self.after_change: Callable[[], None] | None = None
+        """Called under the lock after every change of state (a write, a token, reset, clock, config,
+        import), before the caller gets its answer: where persistence makes the change durable. It
+        may raise :class:`StorageFailed` after putting the sandbox back as it was."""
         self._generators = {name: self._seeded(name) for name in GENERATORS}
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
@@ -117,11 +124,18 @@ class Sandbox:
                 self._generators[name] = self._seeded(name)
             self.faults = FaultPlan(self._generators["faults"])
             self._attach(self.world, self.store)
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.after_change is not None:
+            self.after_change()
 
     # --- entry points used by every front end ---------------------------------------------
     def issue_token(self, form: dict[str, str]) -> IssuedToken:
         with self.lock:
-            return self.auth.issue(form, self.clock.now())
+            token = self.auth.issue(form, self.clock.now())
+            self._changed()
+            return token
 
     def authenticate(self, token: str) -> Account:
         with self.lock:
@@ -138,7 +152,10 @@ class Sandbox:
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
         """Run one API operation for ``caller`` with a schema-valid body."""
         with self._running(operation):
-            return self._handlers[operation](caller, body)
+            answer = self._handlers[operation](caller, body)
+            if operation in WRITES:
+                self._changed()
+            return answer
 
     def call_encoded(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
         """:meth:`call`, answering with the JSON text a front end sends (list pages come from the
@@ -209,6 +226,7 @@ class Sandbox:
                 self.clock.set(instant)
             elif "advance" in command:
                 self.clock.advance(seconds(float(command["advance"])))
+            self._changed()
             return self.clock_state()
 
     # --- settings and faults ---------------------------------------------------------------
@@ -232,26 +250,61 @@ class Sandbox:
                 else:
                     self.faults.configure(operation, rule)
             self.journal.resize(self.config.journal_size)
+            self._changed()
             return self.config_json()
 
     # --- state -----------------------------------------------------------------------------
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, collections: bool = True) -> dict[str, Any]:
+        """The state document; with ``collections=False`` only its small sections (everything but
+        :data:`COLLECTIONS` and the ``sequence`` derived from them), cheap enough to take after
+        every write, which is what persistence does."""
         with self.lock:
-            conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
-            messages = [message_to_json(m) for m in self.store.all_messages()]
-            return {
+            document: dict[str, Any] = {
                 "format": STATE_FORMAT,
                 "version": STATE_VERSION,
                 "exportedAt": format_rfc3339(self.clock.now()),
                 "world": self.world.document,
                 "clock": self.clock_state(),
                 "config": self.config_json(),
-                "sequence": max([c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]),
-                "conversations": conversations,
-                "messages": messages,
-                "tokens": self.auth.export(),
                 "random": {name: generator_to_json(rng) for name, rng in self._generators.items()},
             }
+            if collections:
+                conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
+                messages = [message_to_json(m) for m in self.store.all_messages()]
+                document["sequence"] = max(
+                    [c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]
+                )
+                document["conversations"] = conversations
+                document["messages"] = messages
+                document["tokens"] = self.auth.export()
+            return document
+
+    def export_state_text(self, batch: int = 1000) -> Iterator[str]:
+        """:meth:`export_state` as JSON text, piece by piece, for a state of any size.
+
+        The records are taken under the lock (they are immutable, so references are a consistent
+        snapshot) and encoded afterwards, so writes go on while a large export is being sent.
+        """
+        with self.lock:
+            head = self.export_state(collections=False)
+            conversations = list(self.store.all_conversations())
+            messages = list(self.store.all_messages())
+            tokens = self.auth.export()
+        last = [conversations[-1].seq] if conversations else []
+        head["sequence"] = max(last + ([messages[-1].seq] if messages else []) + [0])
+        yield encode_json(head)[:-1]
+        sections: tuple[tuple[str, list[Any], Callable[[Any], Any]], ...] = (
+            ("conversations", conversations, conversation_to_json),
+            ("messages", messages, message_to_json),
+            ("tokens", tokens, _same),
+        )
+        for name, items, to_json in sections:
+            yield f',"{name}":['
+            for start in range(0, len(items), batch):
+                chunk = ",".join(encode_json(to_json(item)) for item in items[start : start + batch])
+                yield chunk if start == 0 else "," + chunk
+            yield "]"
+        yield "}"
 
     def import_state(self, world: World, document: Mapping[str, Any]) -> None:
         """Replace everything with a schema-valid state document whose world is already loaded.
@@ -289,3 +342,8 @@ class Sandbox:
             self._attach(world, store)
             self.auth = Authenticator(world, generators["tokens"], self.config)
             self.auth.restore(list(document.get("tokens", [])))
+            self._changed()
+
+
+def _same(item: Any) -> Any:
+    return item

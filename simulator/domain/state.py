@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import struct
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -113,7 +114,9 @@ _MT_WORDS = 625  # Mersenne Twister: 624 state words and the position in them
 def generator_to_json(rng: random.Random) -> dict[str, Any]:
     """One generator's exact position, compactly: the Mersenne Twister words as one hex string."""
     version, internal, gauss = rng.getstate()
-    return {"version": version, "state": "".join(f"{word:08x}" for word in internal), "gauss": gauss}
+    # Each word as 8 hex digits, big-endian: packing then one hex() is ~50x faster than formatting
+    # word by word, which matters because persistence saves the generators after every write.
+    return {"version": version, "state": struct.pack(f">{len(internal)}I", *internal).hex(), "gauss": gauss}
 
 
 def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, random.Random]:

@@ -19,6 +19,7 @@ from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from ..statedb import is_database_path, open_persistence
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher
 from .api import create_api_blueprint
@@ -38,7 +39,8 @@ class ServerConfig:
     admin_token: str | None = None
     """When set, every ``/_sandbox`` call must carry it as a bearer token."""
     state_file: Path | None = None
-    """Load state from this file at start (if it exists) and write it after every change."""
+    """Load state from this file at start (if it exists) and keep every change in it: a SQLite
+    database when it ends in .db, .sqlite or .sqlite3 (``statedb.py``), else a JSON file."""
     webhook_base_delay: float = 0.5
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
 
@@ -58,7 +60,11 @@ def create_app(
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
-    if config.state_file is not None:
+    if config.state_file is not None and is_database_path(config.state_file):
+        app.extensions["dsco_state_database"] = open_persistence(
+            sandbox, contract, config.state_file, world_given=config.world_path is not None
+        )
+    elif config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")

@@ -156,10 +156,12 @@ def create_control_blueprint() -> Blueprint:
 
     @control.get("/state")
     def export_state() -> Response:
-        return json_response(200, _sandbox().export_state())
+        # Streamed: a state of any size goes out piece by piece, never as one string in memory.
+        return Response(_sandbox().export_state_text(), status=200, mimetype="application/json")
 
     @control.put("/state")
     def import_state() -> Response:
+        request.max_content_length = None  # a state may be as large as the one exported
         document = _checked_body("sandbox-state.json")
         contract: Contract = current_app.extensions["dsco_contract"]
         try:

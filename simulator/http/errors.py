@@ -21,6 +21,7 @@ from ..domain.errors import (
     NotFound,
     RateLimited,
     SandboxError,
+    StorageFailed,
     Unauthenticated,
 )
 
@@ -31,6 +32,7 @@ _STATUS: tuple[tuple[type[SandboxError], int], ...] = (
     (NotFound, 404),
     (Unauthenticated, 401),
     (RateLimited, 429),
+    (StorageFailed, 503),  # nothing was kept, and trying again later (space freed) may work
 )
 
 

@@ -1,0 +1,450 @@
+"""Durable state in one SQLite file: ``serve --state-file state.db``.
+
+Memory stays the fast path: every read is answered from the in-memory store, and the database is
+read once, at start. Each change (a write, a token, a reset, a clock or config change, an import) is
+one small transaction, committed inside the sandbox's lock before the caller gets its answer, so an
+acknowledged change survives a killed process. The database runs in WAL mode with
+``synchronous=NORMAL``: a commit is safe from a crash of the process at any moment, and a power
+loss can cost at most the last few commits, never the file's integrity; ``sync="full"`` (fsync on
+every commit) closes that window too.
+
+What is kept is the state document (``domain/state.py``) in two shapes:
+
+* the record collections (conversations, messages, tokens) as one row per record, written as the
+  store reports them (:class:`~simulator.domain.store.StoreObserver`), so a call costs the records
+  it touched, whatever the size of the state;
+* every other section of the document as ``name -> JSON`` rows (an object section one row per
+  member), rewritten only when its value changed. A section added to the state document later is
+  kept without any change here.
+
+If a commit fails (a full disk, say), the transaction is rolled back, the sandbox is put back to
+what the database holds, and the caller gets :class:`StorageFailed`: never an acknowledgement for a
+change that was not kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import json
+import os
+import socket
+import sqlite3
+import sys
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from .bootstrap import WorldFileError, world_from_document
+from .contract import Contract
+from .domain.auth import IssuedToken, token_to_json
+from .domain.errors import InvalidRequest, StorageFailed
+from .domain.models import Conversation, Message
+from .domain.sandbox import COLLECTIONS, Sandbox
+from .domain.state import conversation_to_json, message_to_json
+
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
+SUFFIXES = (".db", ".sqlite", ".sqlite3")
+"""A ``--state-file`` with one of these suffixes is a SQLite database; any other is a JSON file."""
+_NOT_KEPT = frozenset({"exportedAt", "sequence", *COLLECTIONS})
+"""Sections of the document that are not section rows: derived at export, or kept as records."""
+_SCHEMA = """
+CREATE TABLE sections (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE conversations (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+_SEPARATOR = "/"
+
+
+class StateDatabaseError(WorldFileError):
+    """A state database that cannot be used, as one line naming the file and what to do."""
+
+
+def is_database_path(path: Path) -> bool:
+    return Path(path).suffix.lower() in SUFFIXES
+
+
+class StateDatabase:
+    """One open state database: the lock that keeps it to one process, and the connection."""
+
+    def __init__(self, path: Path, *, sync: str = "normal") -> None:
+        self.path = Path(path)
+        self._sync = sync
+        self._lock = _hold_lock(self.path)
+        self._pid = os.getpid()
+        self.connection = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        where = str(self.path)
+        try:
+            connection = sqlite3.connect(where, isolation_level=None, check_same_thread=False)
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateDatabaseError(
+                    f"{where}: made by a newer dsco-sandbox (schema version {version}; this one knows "
+                    f"up to {SCHEMA_VERSION}): upgrade dsco-sandbox, or start over with another file"
+                )
+            mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StateDatabaseError(
+                    f"{where}: cannot use write-ahead logging here (journal mode {mode})"
+                )
+            connection.execute(f"PRAGMA synchronous={'FULL' if self._sync == 'full' else 'NORMAL'}")
+            if version == 0:
+                tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise StateDatabaseError(
+                        f"{where}: a SQLite database, but not a dsco-sandbox state; use another file"
+                    )
+                connection.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                )
+            else:  # prove at start that changes can be written, not at the first client's call
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            raise StateDatabaseError(_explain(where, error)) from None
+        return connection
+
+    def check_fork(self) -> None:
+        """A server that forks its worker (granian) must not share the parent's connection."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self.connection = self._connect()
+
+    # --- reading ---------------------------------------------------------------------------
+    def read_document(self) -> dict[str, Any] | None:
+        """The saved state document, or None when the database holds none yet."""
+        db = self.connection
+        try:
+            rows = db.execute("SELECT name, value FROM sections ORDER BY rowid").fetchall()
+            if not rows:
+                return None
+            document: dict[str, Any] = {}
+            for name, value in rows:
+                section, _, member = name.partition(_SEPARATOR)
+                if member:
+                    document[section][member] = json.loads(value)
+                else:
+                    document[section] = json.loads(value)
+            loads = json.loads
+            for table in ("conversations", "messages"):
+                cursor = db.execute(f"SELECT body FROM {table} ORDER BY seq")  # a constant table name
+                document[table] = [loads(body) for (body,) in cursor]
+            document["tokens"] = [
+                loads(body) for (body,) in db.execute("SELECT body FROM tokens ORDER BY rowid")
+            ]
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as error:
+            raise StateDatabaseError(f"{self.path}: cannot read the saved state ({error})") from None
+        return document
+
+    def close(self) -> None:
+        self.connection.close()
+        self._lock.close()
+
+
+class Persistence:
+    """Keeps a :class:`StateDatabase` in step with one sandbox, change by change.
+
+    It is the store's observer (collecting the records each call writes) and the sandbox's
+    ``after_change`` (committing them with the changed sections before the answer goes out).
+    """
+
+    def __init__(self, database: StateDatabase, sandbox: Sandbox, contract: Contract) -> None:
+        self.database = database
+        self.sandbox = sandbox
+        self.contract = contract
+        self._written: dict[str, Any] = {}
+        self._conversations: dict[str, Conversation] = {}
+        self._messages: dict[str, Message] = {}
+        self._cleared = False
+        self._store: object = None
+        self._tokens: dict[str, IssuedToken] | None = None
+        self._tokens_known = 0
+
+    # --- the store's observer ----------------------------------------------------------------
+    def conversation_written(self, conversation: Conversation) -> None:
+        self._conversations[conversation.id] = conversation
+
+    def message_written(self, message: Message) -> None:
+        self._messages[message.id] = message
+
+    def cleared(self) -> None:
+        self._cleared = True
+        self._conversations.clear()
+        self._messages.clear()
+
+    # --- saving ------------------------------------------------------------------------------
+    def attach(self) -> None:
+        """Write the sandbox's whole state as the database's content, then follow every change."""
+        self.sandbox.after_change = self.flush
+        with self.sandbox.lock:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what changed since the last flush as one transaction (called under the lock)."""
+        sandbox, db = self.sandbox, self.database
+        db.check_fork()
+        statements: list[tuple[str, Any]] = []
+        store = sandbox.store
+        if store is not self._store:  # a new store (an import, or the first flush): write it all
+            statements += [("DELETE FROM conversations", ()), ("DELETE FROM messages", ())]
+            conversations = {c.id: c for c in store.all_conversations()}
+            messages = {m.id: m for m in store.all_messages()}
+        else:
+            if self._cleared:
+                statements += [("DELETE FROM conversations", ()), ("DELETE FROM messages", ())]
+            conversations, messages = self._conversations, self._messages
+        statements += _upserts(conversations.values(), messages.values())
+        statements += self._token_statements()
+        sections = self._changed_sections()
+        statements += [(_UPSERT_SECTION, (name, _dumps(value))) for name, value in sections]
+        if not statements:
+            return
+        try:
+            connection = db.connection
+            connection.execute("BEGIN IMMEDIATE")
+            for sql, parameters in statements:
+                if isinstance(parameters, list):
+                    connection.executemany(sql, parameters)
+                else:
+                    connection.execute(sql, parameters)
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._undo(error)
+        self._written.update(sections)
+        self._conversations = {}
+        self._messages = {}
+        self._cleared = False
+        if store is not self._store:
+            self._store = store
+            if hasattr(store, "observer"):
+                store.observer = self
+        self._tokens = sandbox.auth.issued
+        self._tokens_known = len(self._tokens)
+
+    def _token_statements(self) -> list[tuple[str, Any]]:
+        issued = self.sandbox.auth.issued
+        if issued is not self._tokens or len(issued) < self._tokens_known:
+            rows = [(t.access_token, _dumps(token_to_json(t))) for t in issued.values()]
+            return [("DELETE FROM tokens", ()), *([(_UPSERT_TOKEN, rows)] if rows else [])]
+        added = len(issued) - self._tokens_known
+        if not added:
+            return []
+        newest = reversed(list(islice(reversed(issued.values()), added)))
+        return [(_UPSERT_TOKEN, [(t.access_token, _dumps(token_to_json(t))) for t in newest])]
+
+    def _changed_sections(self) -> list[tuple[str, Any]]:
+        """The section rows whose value differs from what was last committed."""
+        changed: list[tuple[str, Any]] = []
+        written = self._written
+        for name, value in self.sandbox.export_state(collections=False).items():
+            if name in _NOT_KEPT:
+                continue
+            if isinstance(value, dict):
+                if name not in written:
+                    changed.append((name, {}))
+                for member, item in value.items():
+                    key = f"{name}{_SEPARATOR}{member}"
+                    old = written.get(key, _MISSING)
+                    if old is not item and old != item:
+                        changed.append((key, item))
+            else:
+                old = written.get(name, _MISSING)
+                if old is not value and old != value:
+                    changed.append((name, value))
+        return changed
+
+    def _undo(self, error: sqlite3.Error) -> None:
+        """Roll back, put the sandbox back to what the database holds, and refuse the change."""
+        connection = self.database.connection
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        self.restore()
+        raise StorageFailed.at("", f"{_explain(str(self.database.path), error)}; the change was not kept")
+
+    def restore(self, document: dict[str, Any] | None = None) -> None:
+        """Make the sandbox what the database holds (at start, and after a failed commit)."""
+        document = document or self.database.read_document()
+        if document is None:
+            return
+        sandbox = self.sandbox
+        hook, sandbox.after_change = sandbox.after_change, None
+        try:
+            world = world_from_document(self.contract, document["world"], str(self.database.path))
+            sandbox.import_state(world, document)
+        except (WorldFileError, InvalidRequest) as error:
+            raise StateDatabaseError(
+                f"{self.database.path}: the saved state is not usable ({error})"
+            ) from None
+        finally:
+            sandbox.after_change = hook
+        self._written = {}
+        for name, value in document.items():
+            if name in _NOT_KEPT:
+                continue
+            if isinstance(value, dict):
+                self._written[name] = {}
+                self._written.update({f"{name}{_SEPARATOR}{k}": v for k, v in value.items()})
+            else:
+                self._written[name] = value
+        self._store = sandbox.store
+        if hasattr(sandbox.store, "observer"):
+            sandbox.store.observer = self
+        self._conversations, self._messages, self._cleared = {}, {}, False
+        self._tokens = sandbox.auth.issued
+        self._tokens_known = len(self._tokens)
+
+
+_MISSING = object()
+_UPSERT_SECTION = (
+    "INSERT INTO sections(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value"
+)
+_UPSERT_TOKEN = (
+    "INSERT INTO tokens(token, body) VALUES (?, ?) ON CONFLICT(token) DO UPDATE SET body=excluded.body"
+)
+_UPSERT_RECORD = (
+    "INSERT INTO {0}(id, seq, body) VALUES (?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, body=excluded.body"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _upserts(conversations: Any, messages: Any) -> list[tuple[str, Any]]:
+    statements: list[tuple[str, Any]] = []
+    rows = [(c.id, c.seq, _dumps(conversation_to_json(c))) for c in conversations]
+    if rows:
+        statements.append((_UPSERT_RECORD.format("conversations"), rows))
+    rows = [(m.id, m.seq, _dumps(message_to_json(m))) for m in messages]
+    if rows:
+        statements.append((_UPSERT_RECORD.format("messages"), rows))
+    return statements
+
+
+def _explain(where: str, error: sqlite3.Error) -> str:
+    text = str(error)
+    if "not a database" in text:
+        return f"{where}: not a SQLite database (a --state-file ending in {', '.join(SUFFIXES)} must be one)"
+    if "readonly" in text or "unable to open" in text:
+        return f"{where}: cannot write the state database here ({text}); choose a writable file and folder"
+    if "full" in text:
+        return f"{where}: the disk (or the database's size limit) is full ({text})"
+    return f"{where}: {text}"
+
+
+# --- one process per database ------------------------------------------------------------------
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + "-lock")
+
+
+def _hold_lock(path: Path) -> IO[str]:
+    """Hold an exclusive lock beside the database for as long as this process lives.
+
+    The lock is an advisory ``flock`` on ``<file>-lock``, so the system releases it when the process
+    ends in any way (kill -9 included); the file itself names the holder for the refusal message.
+    """
+    lock_path = _lock_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the process's life)
+    except OSError as error:
+        raise StateDatabaseError(
+            f"{path}: cannot write beside the state database ({error.strerror}); choose a writable folder"
+        ) from None
+    if sys.platform != "win32":  # elsewhere SQLite's own locking still guards the file
+        import fcntl
+
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateDatabaseError(
+                f"{path}: already in use by {holder}; stop that one first, or use another --state-file"
+            ) from None
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"dsco-sandbox pid {os.getpid()} ({_user()}@{socket.gethostname()}, since {started})")
+    handle.flush()
+    return handle
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return str(os.getuid()) if hasattr(os, "getuid") else "?"
+
+
+# --- opening, as serve and the offline commands do -----------------------------------------------
+def open_persistence(
+    sandbox: Sandbox,
+    contract: Contract,
+    path: Path,
+    *,
+    world_given: bool,
+    sync: str = "normal",
+    say: Callable[[str], None] | None = None,
+) -> Persistence:
+    """Open ``path``, load what it holds into ``sandbox`` and keep it in step from now on.
+
+    A database that holds a different world than ``--world`` named is refused (the saved
+    conversations belong to the saved world). A database that holds nothing yet, beside a JSON
+    state file of the same name (``state.json`` for ``state.db``), imports that file once.
+    """
+    say = say or _stderr
+    database = StateDatabase(path, sync=sync)
+    try:
+        persistence = Persistence(database, sandbox, contract)
+        document = database.read_document()
+        if document is not None:
+            saved_world = document.get("world")
+            if world_given and saved_world != sandbox.world.document:
+                raise StateDatabaseError(
+                    f"{path}: holds the state of a different world than --world; to start over with "
+                    f"this world, remove {path} (or choose another --state-file); to go on with the "
+                    "saved one, leave out --world"
+                )
+            persistence.restore(document)
+        else:
+            legacy = Path(path).with_suffix(".json")
+            if legacy.is_file():
+                counts = import_json_file(sandbox, contract, legacy)
+                say(f"{path}: imported the JSON state file {legacy} once ({counts}); it is not read again")
+        persistence.attach()
+    except BaseException:
+        database.close()
+        raise
+    return persistence
+
+
+def import_json_file(sandbox: Sandbox, contract: Contract, source: Path) -> str:
+    """Load a state document from a JSON file into ``sandbox``, all or nothing; say what came in."""
+    try:
+        document = json.loads(Path(source).read_text("utf-8"))
+    except OSError as error:
+        raise StateDatabaseError(f"{source}: cannot read ({error.strerror})") from None
+    except ValueError as error:
+        raise StateDatabaseError(f"{source}: not a JSON state document ({error})") from None
+    violations = contract.validate(contract.schema_uri("schemas/sandbox-state.json"), document)
+    if violations:
+        raise StateDatabaseError("\n".join(f"{source}: {v}" for v in violations))
+    try:
+        world = world_from_document(contract, document["world"], str(source))
+        sandbox.import_state(world, document)
+    except InvalidRequest as error:
+        raise StateDatabaseError("\n".join(f"{source}: {p}" for p in error.problems)) from None
+    conversations, messages = sandbox.store.counts()
+    return f"{conversations} conversations, {messages} messages"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
