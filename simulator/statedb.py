@@ -34,15 +34,18 @@ import sys
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from .bootstrap import WorldFileError, world_from_document
 from .contract import Contract
 from .domain.auth import IssuedToken, token_to_json
+from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
 from .domain.sandbox import COLLECTIONS, Sandbox
 from .domain.state import conversation_to_json, message_to_json
+from .domain.views import encode_json
+from .domain.world import World
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
@@ -191,7 +194,10 @@ class Persistence:
         statements: list[tuple[str, Any]] = []
         store = sandbox.store
         if store is not self._store:  # a new store (an import, or the first flush): write it all
-            statements += [("DELETE FROM conversations", ()), ("DELETE FROM messages", ())]
+            self._written = {}
+            statements += [
+                (f"DELETE FROM {table}", ()) for table in ("sections", "conversations", "messages")
+            ]
             conversations = {c.id: c for c in store.all_conversations()}
             messages = {m.id: m for m in store.all_messages()}
         else:
@@ -312,8 +318,7 @@ _UPSERT_RECORD = (
 )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_dumps = encode_json  # compact, and one encoder built once rather than one per call
 
 
 def _upserts(conversations: Any, messages: Any) -> list[tuple[str, Any]]:
@@ -426,8 +431,8 @@ def open_persistence(
     return persistence
 
 
-def import_json_file(sandbox: Sandbox, contract: Contract, source: Path) -> str:
-    """Load a state document from a JSON file into ``sandbox``, all or nothing; say what came in."""
+def read_state_file(contract: Contract, source: Path) -> tuple[World, dict[str, Any]]:
+    """A JSON state document and its world, checked against the contract."""
     try:
         document = json.loads(Path(source).read_text("utf-8"))
     except OSError as error:
@@ -437,11 +442,54 @@ def import_json_file(sandbox: Sandbox, contract: Contract, source: Path) -> str:
     violations = contract.validate(contract.schema_uri("schemas/sandbox-state.json"), document)
     if violations:
         raise StateDatabaseError("\n".join(f"{source}: {v}" for v in violations))
+    return world_from_document(contract, document["world"], str(source)), document
+
+
+def import_json_file(sandbox: Sandbox, contract: Contract, source: Path) -> str:
+    """Load a state document from a JSON file into ``sandbox``, all or nothing; say what came in."""
+    world, document = read_state_file(contract, source)
     try:
-        world = world_from_document(contract, document["world"], str(source))
         sandbox.import_state(world, document)
     except InvalidRequest as error:
         raise StateDatabaseError("\n".join(f"{source}: {p}" for p in error.problems)) from None
+    conversations, messages = sandbox.store.counts()
+    return f"{conversations} conversations, {messages} messages"
+
+
+# --- offline: ``dsco-sandbox state export`` and ``state import`` --------------------------------
+def export_database(contract: Contract, path: Path, out: TextIO) -> str:
+    """Write the state a database holds as the JSON document ``GET /_sandbox/state`` sends."""
+    if not Path(path).is_file():
+        raise StateDatabaseError(f"{path}: no such state database")
+    database = StateDatabase(path)
+    try:
+        document = database.read_document()
+        if document is None:
+            raise StateDatabaseError(f"{path}: holds no state yet (serve with it, or state import into it)")
+        world = world_from_document(contract, document["world"], str(path))
+        sandbox = Sandbox(world, SandboxConfig())
+        Persistence(database, sandbox, contract).restore(document)
+        for chunk in sandbox.export_state_text():
+            out.write(chunk)
+        conversations, messages = sandbox.store.counts()
+    finally:
+        database.close()
+    return f"{conversations} conversations, {messages} messages"
+
+
+def import_into_database(contract: Contract, path: Path, source: Path) -> str:
+    """Replace what a database holds with a JSON state document, all or nothing."""
+    world, document = read_state_file(contract, source)
+    sandbox = Sandbox(world, SandboxConfig())
+    try:
+        sandbox.import_state(world, document)
+    except InvalidRequest as error:
+        raise StateDatabaseError("\n".join(f"{source}: {p}" for p in error.problems)) from None
+    database = StateDatabase(path)
+    try:
+        Persistence(database, sandbox, contract).attach()
+    finally:
+        database.close()
     conversations, messages = sandbox.store.counts()
     return f"{conversations} conversations, {messages} messages"
 

@@ -8,7 +8,6 @@ when many client threads call at once.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from .state import (
     GENERATORS,
     STATE_FORMAT,
     STATE_VERSION,
+    Generator,
     conversation_to_json,
     generator_to_json,
     generators_from_json,
@@ -73,12 +73,23 @@ class Sandbox:
         import), before the caller gets its answer: where persistence makes the change durable. It
         may raise :class:`StorageFailed` after putting the sandbox back as it was."""
         self._generators = {name: self._seeded(name) for name in GENERATORS}
+        self._saved_generators: dict[str, tuple[Generator, int, dict[str, Any]]] = {}
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
         self.auth = Authenticator(world, self._generators["tokens"], self.config)
 
-    def _seeded(self, name: str) -> random.Random:
-        return random.Random(f"{self.config.seed}:{name}")
+    def _seeded(self, name: str) -> Generator:
+        return Generator(f"{self.config.seed}:{name}")
+
+    def _generator_json(self, name: str, rng: Generator) -> dict[str, Any]:
+        """The generator's saved position, encoded again only when it moved (see :class:`Generator`).
+        The same dict is handed out until then, so callers must not change it."""
+        saved = self._saved_generators.get(name)
+        if saved is not None and saved[0] is rng and saved[1] == rng.draws:
+            return saved[2]
+        encoded = generator_to_json(rng)
+        self._saved_generators[name] = (rng, rng.draws, encoded)
+        return encoded
 
     def _attach(self, world: World, store: Store) -> None:
         """(Re)build the services over ``world`` and ``store``, with the current generators."""
@@ -266,7 +277,7 @@ class Sandbox:
                 "world": self.world.document,
                 "clock": self.clock_state(),
                 "config": self.config_json(),
-                "random": {name: generator_to_json(rng) for name, rng in self._generators.items()},
+                "random": {name: self._generator_json(name, rng) for name, rng in self._generators.items()},
             }
             if collections:
                 conversations = [conversation_to_json(c) for c in self.store.all_conversations()]

@@ -111,6 +111,29 @@ GENERATORS = ("ids", "lags", "scrolls", "notifications", "tokens", "faults")
 _MT_WORDS = 625  # Mersenne Twister: 624 state words and the position in them
 
 
+class Generator(random.Random):
+    """A seeded generator that counts its draws.
+
+    Its saved position (:func:`generator_to_json`, a few kilobytes of hex) then needs encoding again
+    only after it moved: persistence saves the small sections of the state after every write, and
+    most generators do not move in a given call.
+    """
+
+    draws = 0
+
+    def random(self) -> float:
+        self.draws += 1
+        return super().random()
+
+    def getrandbits(self, k: int, /) -> int:
+        self.draws += 1
+        return super().getrandbits(k)
+
+    def setstate(self, state: Any, /) -> None:
+        self.draws += 1
+        super().setstate(state)
+
+
 def generator_to_json(rng: random.Random) -> dict[str, Any]:
     """One generator's exact position, compactly: the Mersenne Twister words as one hex string."""
     version, internal, gauss = rng.getstate()
@@ -119,7 +142,7 @@ def generator_to_json(rng: random.Random) -> dict[str, Any]:
     return {"version": version, "state": struct.pack(f">{len(internal)}I", *internal).hex(), "gauss": gauss}
 
 
-def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, random.Random]:
+def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, Generator]:
     """The generators to resume with: as saved in ``random``, else fresh streams for this document.
 
     A document without a saved position (hand-written, or trimmed) must still never hand out an id
@@ -128,14 +151,14 @@ def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, ra
     """
     saved = document.get("random") or {}
     problems: list[Problem] = []
-    found: dict[str, random.Random] = {}
+    found: dict[str, Generator] = {}
     digest: str | None = None
     for name in GENERATORS:
         raw = saved.get(name)
         if raw is None:
             if digest is None:
                 digest = _digest(document)
-            found[name] = random.Random(f"{seed}:{name}:resumed:{digest}")
+            found[name] = Generator(f"{seed}:{name}:resumed:{digest}")
             continue
         rng = _generator_from_json(raw)
         if rng is None:
@@ -149,7 +172,7 @@ def generators_from_json(document: Mapping[str, Any], seed: int) -> dict[str, ra
     return found
 
 
-def _generator_from_json(raw: Any) -> random.Random | None:
+def _generator_from_json(raw: Any) -> Generator | None:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("state"), str):
         return None
     text, version, gauss = raw["state"], raw.get("version"), raw.get("gauss")
@@ -161,7 +184,7 @@ def _generator_from_json(raw: Any) -> random.Random | None:
         return None
     try:
         words = tuple(int(text[i : i + 8], 16) for i in range(0, len(text), 8))
-        rng = random.Random()
+        rng = Generator()
         rng.setstate((version, words, gauss))
     except (ValueError, TypeError, OverflowError):
         return None
