@@ -31,7 +31,7 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -59,7 +59,43 @@ CREATE TABLE conversations (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT
 CREATE TABLE messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
-_SEPARATOR = "/"
+_DEPTH = 3
+"""Object values are split into one row per member down to this depth: ``random`` > ``ids`` >
+``position`` is one row, so a write that moved the id generator rewrites a number."""
+_Path = tuple[str, ...]
+"""A section row's place in the document, e.g. ("random", "ids", "position"); its name in the
+table is this, as JSON (member names may hold any character)."""
+
+
+def _compare(path: _Path, new: Any, old: Any, changed: dict[_Path, Any], gone: list[_Path]) -> None:
+    """Collect the rows that differ between two versions of the sections at ``path``."""
+    if new is old:
+        return
+    if isinstance(new, dict) and len(path) < _DEPTH:
+        if not isinstance(old, dict):
+            changed[path] = {}
+            old = {}
+        for member, item in new.items():
+            _compare((*path, member), item, old.get(member, _MISSING), changed, gone)
+        for member, item in old.items():
+            if member not in new:
+                gone.extend(row for row, _ in _rows((*path, member), item))
+    elif old is _MISSING or old != new:
+        if isinstance(old, dict) and len(path) < _DEPTH:  # an object became a plain value
+            gone.extend(row for row, _ in _rows(path, old) if row != path)
+        changed[path] = new
+
+
+def _rows(path: _Path, value: Any) -> Iterator[tuple[_Path, Any]]:
+    """The rows a value is kept as: an object above :data:`_DEPTH` is a row of its own holding
+    ``{}``, then its members' rows (rows are read back in the order first written, so a parent
+    always comes before its members)."""
+    if isinstance(value, dict) and len(path) < _DEPTH:
+        yield path, {}
+        for member, item in value.items():
+            yield from _rows((*path, member), item)
+    else:
+        yield path, value
 
 
 class StateDatabaseError(WorldFileError):
@@ -128,11 +164,11 @@ class StateDatabase:
                 return None
             document: dict[str, Any] = {}
             for name, value in rows:
-                section, _, member = name.partition(_SEPARATOR)
-                if member:
-                    document[section][member] = json.loads(value)
-                else:
-                    document[section] = json.loads(value)
+                *parents, last = json.loads(name)
+                place = document
+                for parent in parents:
+                    place = place[parent]
+                place[last] = json.loads(value)
             loads = json.loads
             for table in ("conversations", "messages"):
                 cursor = db.execute(f"SELECT body FROM {table} ORDER BY seq")  # a constant table name
@@ -161,6 +197,9 @@ class Persistence:
         self.sandbox = sandbox
         self.contract = contract
         self._written: dict[str, Any] = {}
+        """The small sections as last committed (values are compared by identity first: the
+        world, or a generator that did not move, is the very object it was)."""
+        self._pending: dict[str, Any] = {}
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, Message] = {}
         self._cleared = False
@@ -206,8 +245,12 @@ class Persistence:
             conversations, messages = self._conversations, self._messages
         statements += _upserts(conversations.values(), messages.values())
         statements += self._token_statements()
-        sections = self._changed_sections()
-        statements += [(_UPSERT_SECTION, (name, _dumps(value))) for name, value in sections]
+        sections, gone = self._changed_sections()
+        if sections:  # one statement for them all: each call into sqlite3 has its own cost
+            rows = [(_dumps(path), _dumps(value)) for path, value in sections.items()]
+            statements.append((_UPSERT_SECTION, rows))
+        if gone:
+            statements.append(("DELETE FROM sections WHERE name = ?", [(_dumps(path),) for path in gone]))
         if not statements:
             return
         try:
@@ -221,7 +264,7 @@ class Persistence:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             self._undo(error)
-        self._written.update(sections)
+        self._written = self._pending
         self._conversations = {}
         self._messages = {}
         self._cleared = False
@@ -243,26 +286,18 @@ class Persistence:
         newest = reversed(list(islice(reversed(issued.values()), added)))
         return [(_UPSERT_TOKEN, [(t.access_token, _dumps(token_to_json(t))) for t in newest])]
 
-    def _changed_sections(self) -> list[tuple[str, Any]]:
-        """The section rows whose value differs from what was last committed."""
-        changed: list[tuple[str, Any]] = []
-        written = self._written
-        for name, value in self.sandbox.export_state(collections=False).items():
-            if name in _NOT_KEPT:
-                continue
-            if isinstance(value, dict):
-                if name not in written:
-                    changed.append((name, {}))
-                for member, item in value.items():
-                    key = f"{name}{_SEPARATOR}{member}"
-                    old = written.get(key, _MISSING)
-                    if old is not item and old != item:
-                        changed.append((key, item))
-            else:
-                old = written.get(name, _MISSING)
-                if old is not value and old != value:
-                    changed.append((name, value))
-        return changed
+    def _changed_sections(self) -> tuple[dict[_Path, Any], list[_Path]]:
+        """The section rows whose value differs from what was last committed, and the rows of
+        members that are gone (a fault rule removed, say)."""
+        changed: dict[_Path, Any] = {}
+        gone: list[_Path] = []
+        sections = {
+            k: v for k, v in self.sandbox.export_state(collections=False).items() if k not in _NOT_KEPT
+        }
+        _compare((), sections, self._written, changed, gone)
+        changed.pop((), None)  # the document itself is not a row
+        self._pending = sections
+        return changed, gone
 
     def _undo(self, error: sqlite3.Error) -> None:
         """Roll back, put the sandbox back to what the database holds, and refuse the change."""
@@ -288,15 +323,7 @@ class Persistence:
             ) from None
         finally:
             sandbox.after_change = hook
-        self._written = {}
-        for name, value in document.items():
-            if name in _NOT_KEPT:
-                continue
-            if isinstance(value, dict):
-                self._written[name] = {}
-                self._written.update({f"{name}{_SEPARATOR}{k}": v for k, v in value.items()})
-            else:
-                self._written[name] = value
+        self._written = {k: v for k, v in document.items() if k not in _NOT_KEPT}
         self._store = sandbox.store
         if hasattr(sandbox.store, "observer"):
             sandbox.store.observer = self

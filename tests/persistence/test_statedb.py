@@ -102,6 +102,12 @@ def start(runs: list[Run], path: Path, world: Path | None = None) -> Run:
     return run
 
 
+def sections(reader: sqlite3.Connection) -> dict[tuple[str, ...], Any]:
+    """The section rows as committed: path -> value."""
+    rows = reader.execute("SELECT name, value FROM sections").fetchall()
+    return {tuple(json.loads(name)): json.loads(value) for name, value in rows}
+
+
 def without_export_time(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if key != "exportedAt"}
 
@@ -152,8 +158,11 @@ def test_each_change_is_committed_before_the_answer(tmp_path: Path, runs: list[R
     assert (count("conversations"), count("messages")) == (1, 1)
     run.control("POST", "clock", {"freeze": True})
     run.control("POST", "clock", {"set": "2030-01-01T00:00:00Z"})
-    saved = dict(reader.execute("SELECT name, value FROM sections").fetchall())
-    assert json.loads(saved["clock/now"]) == "2030-01-01T00:00:00.000Z"
+    assert sections(reader)[("clock", "now")] == "2030-01-01T00:00:00.000Z"
+    run.control("PUT", "config", {"faults": {"createConversation": {"errorRate": 0.5}}})
+    assert sections(reader)[("config", "faults", "createConversation")]["errorRate"] == 0.5
+    run.control("PUT", "config", {"faults": {"createConversation": None}})  # a removed rule is gone
+    assert ("config", "faults", "createConversation") not in sections(reader)
     run.control("POST", "reset")  # a reset is durable too
     assert (count("conversations"), count("messages")) == (0, 0)
     assert count("tokens") == 1  # tokens survive a reset, as in memory
@@ -245,8 +254,8 @@ def test_a_section_added_to_the_state_document_is_kept_without_a_change_here(
     run.stop()
     document = run.persistence.database
     reader = sqlite3.connect(document.path)
-    rows = dict(reader.execute("SELECT name, value FROM sections").fetchall())
-    assert json.loads(rows["personas/grumpy"]) == {"patience": 1}
+    assert sections(reader)[("personas", "grumpy")] == {}  # an object: its members are rows too
+    assert sections(reader)[("personas", "grumpy", "patience")] == 1
     reader.close()
 
 
