@@ -303,21 +303,20 @@ def kills(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rng = random.Random(args.seed)
     acknowledged: set[str] = set()
     rounds: list[dict[str, Any]] = []
+    process, base, ready_s = serve(database, log)
     for number in range(1, args.kills + 1):
-        process, base, ready_s = serve(database, log)
         load = Load(base, args.writers)
         time.sleep(rng.uniform(0.2, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=15)
         load.join()
         acknowledged.update(load.acknowledged)
-        process, base, ready_s = serve(database, log)  # must start: the database always opens
+        # The restart must succeed (the database always opens); it then serves the next round.
+        process, base, ready_s = serve(database, log)
         import requests
 
         exported = requests.get(f"{base}/_sandbox/state", timeout=60).json()
         held = {c["id"] for c in exported["conversations"]}
-        process.send_signal(signal.SIGKILL)  # no clean shutdown before the check either
-        process.wait(timeout=15)
         problems = check_database(database, acknowledged)
         lost = len(acknowledged - held)
         if lost:
@@ -337,6 +336,8 @@ def kills(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             f"after restart ({ready_s:.2f} s), {'OK' if not problems else '; '.join(problems)}",
             flush=True,
         )
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=15)
     failed = [r for r in rounds if r["problems"]]
     print(
         f"{args.kills} kills under {args.writers} writers: {len(acknowledged)} acknowledged writes, "
