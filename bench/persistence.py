@@ -44,8 +44,10 @@ from _common import BIN, RESULTS, ROOT, clean, free_port, median, print_machine,
 
 from simulator.contract import Contract
 from simulator.domain.config import SandboxConfig
+from simulator.domain.state import conversation_from_json, message_from_json
 from simulator.http.app import ServerConfig, create_app
 from simulator.statedb import import_into_database
+from simulator.staterows import CONVERSATIONS, MESSAGES
 
 FORM = {
     "grant_type": "client_credentials",
@@ -282,12 +284,9 @@ def check_database(database: Path, acknowledged: set[str]) -> list[str]:
         integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
         if integrity != "ok":
             problems.append(f"integrity_check: {integrity}")
-        stored = {}
-        for conversation_id, body in connection.execute("SELECT id, body FROM conversations"):
-            stored[conversation_id] = json.loads(body)  # a torn record would not parse
-        with_message = {
-            json.loads(body)["conversationId"] for (body,) in connection.execute("SELECT body FROM messages")
-        }
+        # Every row must make a whole record (a torn one would not), every conversation its message.
+        stored = {conversation.id for conversation in CONVERSATIONS.read(connection)}
+        with_message = {message.conversation_id for message in MESSAGES.read(connection)}
     finally:
         connection.close()
     missing = acknowledged - set(stored)
@@ -370,13 +369,9 @@ def startup(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     for first in range(0, args.messages, batch):
         conversations, messages = records(template, min(batch, args.messages - first), first)
         connection.executemany(
-            "INSERT INTO conversations(id, seq, body) VALUES (?, ?, ?)",
-            ((c["id"], c["seq"], json.dumps(c, separators=(",", ":"))) for c in conversations),
+            CONVERSATIONS.upsert, (CONVERSATIONS.row(conversation_from_json(c)) for c in conversations)
         )
-        connection.executemany(
-            "INSERT INTO messages(id, seq, body) VALUES (?, ?, ?)",
-            ((m["id"], m["seq"], json.dumps(m, separators=(",", ":"))) for m in messages),
-        )
+        connection.executemany(MESSAGES.upsert, (MESSAGES.row(message_from_json(m)) for m in messages))
     connection.execute("COMMIT")
     connection.close()
     size_mb = database.stat().st_size / 1e6

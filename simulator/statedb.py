@@ -31,7 +31,7 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -43,9 +43,10 @@ from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
 from .domain.sandbox import COLLECTIONS, Sandbox
-from .domain.state import conversation_to_json, message_to_json
+from .domain.state import build_store
 from .domain.views import encode_json
 from .domain.world import World
+from .staterows import CONVERSATIONS, MESSAGES
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
@@ -55,8 +56,6 @@ _NOT_KEPT = frozenset({"exportedAt", "sequence", *COLLECTIONS})
 """Sections of the document that are not section rows: derived at export, or kept as records."""
 _SCHEMA = """
 CREATE TABLE sections (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE conversations (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
-CREATE TABLE messages (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 _DEPTH = 3
@@ -138,11 +137,14 @@ class StateDatabase:
                     raise StateDatabaseError(
                         f"{where}: a SQLite database, but not a dsco-sandbox state; use another file"
                     )
+                tables = ";".join(table.create for table in (CONVERSATIONS, MESSAGES))
                 connection.executescript(
-                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                    f"BEGIN IMMEDIATE;{_SCHEMA}{tables};PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
             else:  # prove at start that changes can be written, not at the first client's call
                 connection.execute("BEGIN IMMEDIATE")
+                for table in (CONVERSATIONS, MESSAGES):
+                    table.add_missing_columns(connection, where)
                 connection.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise StateDatabaseError(_explain(where, error)) from None
@@ -156,7 +158,8 @@ class StateDatabase:
 
     # --- reading ---------------------------------------------------------------------------
     def read_document(self) -> dict[str, Any] | None:
-        """The saved state document, or None when the database holds none yet."""
+        """The saved state document without its conversations and messages (see
+        :meth:`read_records`), or None when the database holds none yet."""
         db = self.connection
         try:
             rows = db.execute("SELECT name, value FROM sections ORDER BY rowid").fetchall()
@@ -169,16 +172,18 @@ class StateDatabase:
                 for parent in parents:
                     place = place[parent]
                 place[last] = json.loads(value)
-            loads = json.loads
-            for table in ("conversations", "messages"):
-                cursor = db.execute(f"SELECT body FROM {table} ORDER BY seq")  # a constant table name
-                document[table] = [loads(body) for (body,) in cursor]
-            document["tokens"] = [
-                loads(body) for (body,) in db.execute("SELECT body FROM tokens ORDER BY rowid")
-            ]
+            cursor = db.execute("SELECT body FROM tokens ORDER BY rowid")
+            document["tokens"] = [json.loads(body) for (body,) in cursor]
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as error:
             raise StateDatabaseError(f"{self.path}: cannot read the saved state ({error})") from None
         return document
+
+    def read_records(self) -> tuple[Iterator[Conversation], Iterator[Message]]:
+        """The saved conversations and messages, made straight from their rows, lazily."""
+        try:
+            return CONVERSATIONS.read(self.connection), MESSAGES.read(self.connection)
+        except (sqlite3.DatabaseError, ValueError, TypeError) as error:
+            raise StateDatabaseError(f"{self.path}: cannot read the saved state ({error})") from None
 
     def close(self) -> None:
         self.connection.close()
@@ -316,8 +321,9 @@ class Persistence:
         hook, sandbox.after_change = sandbox.after_change, None
         try:
             world = world_from_document(self.contract, document["world"], str(self.database.path))
-            sandbox.import_state(world, document)
-        except (WorldFileError, InvalidRequest) as error:
+            store = build_store(world, *self.database.read_records())
+            sandbox.import_state(world, {**document, "conversations": [], "messages": []}, store)
+        except (WorldFileError, InvalidRequest, sqlite3.DatabaseError, ValueError, TypeError) as error:
             raise StateDatabaseError(
                 f"{self.database.path}: the saved state is not usable ({error})"
             ) from None
@@ -339,23 +345,19 @@ _UPSERT_SECTION = (
 _UPSERT_TOKEN = (
     "INSERT INTO tokens(token, body) VALUES (?, ?) ON CONFLICT(token) DO UPDATE SET body=excluded.body"
 )
-_UPSERT_RECORD = (
-    "INSERT INTO {0}(id, seq, body) VALUES (?, ?, ?) "
-    "ON CONFLICT(id) DO UPDATE SET seq=excluded.seq, body=excluded.body"
-)
 
 
 _dumps = encode_json  # compact, and one encoder built once rather than one per call
 
 
-def _upserts(conversations: Any, messages: Any) -> list[tuple[str, Any]]:
+def _upserts(conversations: Iterable[Conversation], messages: Iterable[Message]) -> list[tuple[str, Any]]:
     statements: list[tuple[str, Any]] = []
-    rows = [(c.id, c.seq, _dumps(conversation_to_json(c))) for c in conversations]
+    rows = [CONVERSATIONS.row(conversation) for conversation in conversations]
     if rows:
-        statements.append((_UPSERT_RECORD.format("conversations"), rows))
-    rows = [(m.id, m.seq, _dumps(message_to_json(m))) for m in messages]
+        statements.append((CONVERSATIONS.upsert, rows))
+    rows = [MESSAGES.row(message) for message in messages]
     if rows:
-        statements.append((_UPSERT_RECORD.format("messages"), rows))
+        statements.append((MESSAGES.upsert, rows))
     return statements
 
 

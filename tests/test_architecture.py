@@ -47,7 +47,14 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain", ("simulator.domain",)),
     (
         "support",
-        ("simulator", "simulator.resources", "simulator.webhooks", "simulator.statefile", "simulator.client"),
+        (
+            "simulator",
+            "simulator.resources",
+            "simulator.webhooks",
+            "simulator.statefile",
+            "simulator.staterows",
+            "simulator.client",
+        ),
     ),
     ("contract", ("simulator.contract", "simulator.contract_diff", "simulator.worldgen")),
     ("bootstrap", ("simulator.bootstrap", "simulator.statedb")),

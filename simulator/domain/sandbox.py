@@ -317,13 +317,17 @@ class Sandbox:
             yield "]"
         yield "}"
 
-    def import_state(self, world: World, document: Mapping[str, Any]) -> None:
+    def import_state(
+        self, world: World, document: Mapping[str, Any], store: MemoryStore | None = None
+    ) -> None:
         """Replace everything with a schema-valid state document whose world is already loaded.
 
         Everything is built and checked first (store, settings, fault rules, clock, generators);
         only then is anything swapped, so a refused document leaves this sandbox untouched.
+        ``store`` is the document's conversations and messages when they were loaded already
+        (:func:`~.state.build_store`), so the document may leave them out.
         """
-        store = rebuild_store(world, document)
+        store = store or rebuild_store(world, document)
         raw_config = document["config"]
         try:
             config = self.config.updated(raw_config)

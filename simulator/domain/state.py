@@ -12,7 +12,7 @@ import hashlib
 import json
 import random
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
@@ -53,11 +53,21 @@ def message_from_json(raw: Mapping[str, Any]) -> Message:
 def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
     """A fresh store holding the document's conversations and messages, after checking that they
     fit the world and each other (ids unique, parties real, messages in existing conversations)."""
+    return build_store(
+        world,
+        map(conversation_from_json, document.get("conversations", [])),
+        map(message_from_json, document.get("messages", [])),
+    )
+
+
+def build_store(
+    world: World, conversations: Iterable[Conversation], messages: Iterable[Message]
+) -> MemoryStore:
+    """:func:`rebuild_store` from records already made (a database's rows, say), with the same checks."""
     store = MemoryStore()
     problems: list[Problem] = []
     references: set[tuple[str, str, str]] = set()
-    for i, raw in enumerate(document.get("conversations", [])):
-        conversation = conversation_from_json(raw)
+    for i, conversation in enumerate(conversations):
         where = f"conversations[{i}]"
         if store.conversation(conversation.id) is not None:
             problems.append(Problem(f"{where}.id", f"{conversation.id!r} appears more than once"))
@@ -82,23 +92,28 @@ def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
                     )
                 references.add((role, owner, ref))
         store.add_conversation(conversation)
-    for i, raw in enumerate(document.get("messages", [])):
-        message = message_from_json(raw)
-        where = f"messages[{i}]"
+    for i, message in enumerate(messages):  # the hot loop of a start with many messages
         parent = store.conversation(message.conversation_id)
+        sender, recipient = message.sender_id, message.recipient_id
+        if (
+            parent is not None
+            and store.message(message.id) is None
+            and (
+                (sender == parent.retailer_id and recipient == parent.supplier_id)
+                or (sender == parent.supplier_id and recipient == parent.retailer_id)
+            )
+        ):
+            store.add_message(message)
+            continue
+        where = f"messages[{i}]"
         if store.message(message.id) is not None:
             problems.append(Problem(f"{where}.id", f"{message.id!r} appears more than once"))
         elif parent is None:
             problems.append(
                 Problem(f"{where}.conversationId", f"no conversation {message.conversation_id!r}")
             )
-        elif {message.sender_id, message.recipient_id} != {
-            parent.retailer_id,
-            parent.supplier_id,
-        }:
-            problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
         else:
-            store.add_message(message)
+            problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
     if problems:
         raise InvalidRequest(*problems, code="invalid_state")
     return store
