@@ -22,6 +22,8 @@ COMMANDS = (
     ("scenario", "new"),
     ("contract", "diff"),
     ("contract", "test"),
+    ("state", "export"),
+    ("state", "import"),
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import sys
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -161,7 +162,8 @@ def create_control_blueprint() -> Blueprint:
 
     @control.put("/state")
     def import_state() -> Response:
-        request.max_content_length = None  # a state may be as large as the one exported
+        # A state may be as large as the one exported (None would fall back to the app's 1 MiB).
+        request.max_content_length = sys.maxsize
         document = _checked_body("sandbox-state.json")
         contract: Contract = current_app.extensions["dsco_contract"]
         try:

@@ -323,3 +323,28 @@ def test_a_different_world_is_refused_with_how_to_start_over(tmp_path: Path, run
     line = refused(path, other)
     assert "different world" in line and f"remove {path}" in line
     start(runs, path, default_world_path()).stop()  # the same world named explicitly is fine
+
+
+def test_a_state_over_1_mib_exports_streamed_and_imports_whole(tmp_path: Path, runs: list[Run]) -> None:
+    run = start(runs, tmp_path / "state.db")
+    run.login()
+    run.create("the first of many")
+    run.control("POST", "clock", {"freeze": True})
+    document = run.sandbox.export_state()
+    template = document["messages"][0]
+    document["messages"] = [
+        {**template, "id": f"m-{n:05d}", "seq": 10 + n, "text": "x" * 1000} for n in range(1500)
+    ]
+    body = json.dumps(document)
+    assert len(body) > 1024 * 1024  # more than any other call may carry
+    response = run.client.put("/_sandbox/state", data=body, content_type="application/json")
+    assert response.status_code == 200, response.text
+    assert response.json == {"status": "ok", "conversations": 1, "messages": 1500}
+    exported = run.client.get("/_sandbox/state")
+    assert exported.is_streamed
+    assert without_export_time(exported.json) == without_export_time(  # type: ignore[arg-type]
+        {**document, "sequence": 10 + 1499}
+    )
+    run.stop()
+    again = start(runs, tmp_path / "state.db")
+    assert again.sandbox.store.counts() == (1, 1500)
