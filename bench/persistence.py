@@ -131,7 +131,8 @@ class Subject:
         config = ServerConfig(sandbox=SandboxConfig(rate_limit=False), state_file=database)
         self.app = create_app(config, contract=contract)
         if database is None:
-            self.app.test_client().put("/_sandbox/state", json=document)
+            answer = self.app.test_client().put("/_sandbox/state", json=document)
+            assert answer.status_code == 200, answer.text
         self.client = self.app.test_client()
         token = self.client.post("/api/v3/oauth2/token", data=FORM).json["access_token"]  # type: ignore[index]
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -299,10 +300,42 @@ def check_database(database: Path, acknowledged: set[str]) -> list[str]:
 
 def kills(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     database, log = work / "kills.db", work / "kills.log"
-    rng = random.Random(args.seed)
     acknowledged: set[str] = set()
+    process, base, _ = serve(database, log)
+    running = [process]
+    try:
+        rounds = kill_rounds(args, database, log, running, base, acknowledged)
+    finally:  # whatever happened, no server is left behind
+        for started in running:
+            if started.poll() is None:
+                started.kill()
+                started.wait(timeout=15)
+    failed = [r for r in rounds if r["problems"]]
+    print(
+        f"{args.kills} kills under {args.writers} writers: {len(acknowledged)} acknowledged writes, "
+        f"{sum(len(r['problems']) for r in rounds)} problems -> {verdict(not failed)}"
+    )
+    return {
+        "kills": args.kills,
+        "writers": args.writers,
+        "acknowledged": len(acknowledged),
+        "rounds": rounds,
+        "lost": 0 if not failed else None,
+        "ok": not failed,
+    }
+
+
+def kill_rounds(
+    args: argparse.Namespace,
+    database: Path,
+    log: Path,
+    running: list[subprocess.Popen[bytes]],
+    base: str,
+    acknowledged: set[str],
+) -> list[dict[str, Any]]:
+    process = running[0]
+    rng = random.Random(args.seed)
     rounds: list[dict[str, Any]] = []
-    process, base, ready_s = serve(database, log)
     for number in range(1, args.kills + 1):
         load = Load(base, args.writers)
         time.sleep(rng.uniform(0.2, 1.5))
@@ -312,6 +345,7 @@ def kills(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         acknowledged.update(load.acknowledged)
         # The restart must succeed (the database always opens); it then serves the next round.
         process, base, ready_s = serve(database, log)
+        running.append(process)
         import requests
 
         exported = requests.get(f"{base}/_sandbox/state", timeout=60).json()
@@ -335,21 +369,7 @@ def kills(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             f"after restart ({ready_s:.2f} s), {'OK' if not problems else '; '.join(problems)}",
             flush=True,
         )
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=15)
-    failed = [r for r in rounds if r["problems"]]
-    print(
-        f"{args.kills} kills under {args.writers} writers: {len(acknowledged)} acknowledged writes, "
-        f"{sum(len(r['problems']) for r in rounds)} problems -> {verdict(not failed)}"
-    )
-    return {
-        "kills": args.kills,
-        "writers": args.writers,
-        "acknowledged": len(acknowledged),
-        "rounds": rounds,
-        "lost": 0 if not failed else None,
-        "ok": not failed,
-    }
+    return rounds
 
 
 # --- start-up and round trip at 10^6 messages ------------------------------------------------------

@@ -131,6 +131,7 @@ class StateDatabase:
                     f"{where}: cannot use write-ahead logging here (journal mode {mode})"
                 )
             connection.execute(f"PRAGMA synchronous={'FULL' if self._sync == 'full' else 'NORMAL'}")
+            connection.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages (the default is 2)
             if version == 0:
                 tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
                 if tables:

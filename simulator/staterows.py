@@ -27,7 +27,11 @@ _Record = TypeVar("_Record", Conversation, Message)
 class RecordTable(Generic[_Record]):
     """The table of one kind of record: how to create it, write a record and read them back."""
 
-    def __init__(self, name: str, kind: type[_Record]) -> None:
+    def __init__(self, name: str, kind: type[_Record], *, replaced: bool) -> None:
+        """``replaced``: whether a record is ever written again under its id (a conversation is,
+        on each update; a message never). Only then does the table get an index on the id: the
+        ids are random, so each insert would touch a random page of it, and with a large state
+        those pages are no longer in memory. Without it an insert appends."""
         self.name = name
         self.kind: type[_Record] = kind
         self.fields: tuple[Field[Any], ...] = fields(kind)
@@ -36,12 +40,12 @@ class RecordTable(Generic[_Record]):
         self._objects = tuple(i for i, f in enumerate(self.fields) if _is_object(f))
         self._booleans = tuple(i for i, f in enumerate(self.fields) if str(f.type) == "bool")
         columns = ", ".join(names)
-        self.create = f"CREATE TABLE {name} ({', '.join(_column(f) for f in self.fields)})"
+        self.create = f"CREATE TABLE {name} ({', '.join(_column(f, replaced) for f in self.fields)})"
         updates = ", ".join(f"{n}=excluded.{n}" for n in names if n != "id")
         placeholders = ", ".join("?" for _ in names)
-        self.upsert = (
-            f"INSERT INTO {name} ({columns}) VALUES ({placeholders}) ON CONFLICT(id) DO UPDATE SET {updates}"
-        )
+        self.upsert = f"INSERT INTO {name} ({columns}) VALUES ({placeholders})"
+        if replaced:
+            self.upsert += f" ON CONFLICT(id) DO UPDATE SET {updates}"
         # In the order written: records are written in sequence order (a replaced conversation
         # keeps its row), and a store is rebuilt from any order anyway.
         self.select = f"SELECT {columns} FROM {name} ORDER BY rowid"
@@ -105,11 +109,11 @@ def _is_object(field: Field[Any]) -> bool:
     return kind.startswith(("dict", "list"))
 
 
-def _column(field: Field[Any]) -> str:
+def _column(field: Field[Any], replaced: bool) -> str:
     if field.name == "id":
-        return "id TEXT PRIMARY KEY"
+        return "id TEXT PRIMARY KEY" if replaced else "id TEXT NOT NULL"
     return field.name
 
 
-CONVERSATIONS = RecordTable("conversations", Conversation)
-MESSAGES = RecordTable("messages", Message)
+CONVERSATIONS = RecordTable("conversations", Conversation, replaced=True)
+MESSAGES = RecordTable("messages", Message, replaced=False)
