@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(see README, Durable state); else a JSON file, rewritten after every change and at exit",
     )
     serve.add_argument(
+        "--state-sync",
+        choices=("normal", "full"),
+        default="normal",
+        help="with a SQLite --state-file: 'normal' keeps every answered change through a killed process; "
+        "'full' also through a power loss, flushing the disk on every change (default: %(default)s)",
+    )
+    serve.add_argument(
         "--admin-token",
         default=os.environ.get("DSCO_SANDBOX_ADMIN_TOKEN") or None,
         help="require this bearer token on every /_sandbox call (needed to bind to a non-loopback host; "
@@ -252,6 +259,7 @@ def _serve(args: argparse.Namespace) -> int:
         world_path=args.world,
         admin_token=args.admin_token,
         state_file=args.state_file,
+        state_sync=args.state_sync,
     )
     if not _is_loopback(args.host) and not args.admin_token:
         print(

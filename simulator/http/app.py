@@ -41,6 +41,8 @@ class ServerConfig:
     state_file: Path | None = None
     """Load state from this file at start (if it exists) and keep every change in it: a SQLite
     database when it ends in .db, .sqlite or .sqlite3 (``statedb.py``), else a JSON file."""
+    state_sync: str = "normal"
+    """For a SQLite state file: ``full`` flushes the disk on every commit (see ``statedb.py``)."""
     webhook_base_delay: float = 0.5
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
 
@@ -62,7 +64,11 @@ def create_app(
     app.extensions["dsco_webhooks"] = _connect_webhooks(sandbox, config.webhook_base_delay)
     if config.state_file is not None and is_database_path(config.state_file):
         app.extensions["dsco_state_database"] = open_persistence(
-            sandbox, contract, config.state_file, world_given=config.world_path is not None
+            sandbox,
+            contract,
+            config.state_file,
+            world_given=config.world_path is not None,
+            sync=config.state_sync,
         )
     elif config.state_file is not None:
         _attach_state_file(app, sandbox, contract, StateFile(config.state_file))

@@ -35,9 +35,12 @@ FORM = {
 class Run:
     """One run of a server on the database: its app, a logged-in client, and a way to stop."""
 
-    def __init__(self, path: Path, world: Path | None = None) -> None:
+    def __init__(self, path: Path, world: Path | None = None, sync: str = "normal") -> None:
         config = ServerConfig(
-            sandbox=SandboxConfig(rate_limit=False, lag_min=0, lag_max=0), state_file=path, world_path=world
+            state_sync=sync,
+            sandbox=SandboxConfig(rate_limit=False, lag_min=0, lag_max=0),
+            state_file=path,
+            world_path=world,
         )
         self.app: Flask = create_app(config)
         self.client: FlaskClient = self.app.test_client()
@@ -96,8 +99,8 @@ def runs() -> Iterator[list[Run]]:
             run.stop()
 
 
-def start(runs: list[Run], path: Path, world: Path | None = None) -> Run:
-    run = Run(path, world)
+def start(runs: list[Run], path: Path, world: Path | None = None, sync: str = "normal") -> Run:
+    run = Run(path, world, sync)
     runs.append(run)
     return run
 
@@ -348,3 +351,13 @@ def test_a_state_over_1_mib_exports_streamed_and_imports_whole(tmp_path: Path, r
     run.stop()
     again = start(runs, tmp_path / "state.db")
     assert again.sandbox.store.counts() == (1, 1500)
+
+
+@pytest.mark.parametrize(("sync", "level"), [("normal", 1), ("full", 2)])
+def test_the_stricter_sync_setting_reaches_the_database(
+    tmp_path: Path, runs: list[Run], sync: str, level: int
+) -> None:
+    run = start(runs, tmp_path / "state.db", sync=sync)
+    assert run.persistence.database.connection.execute("PRAGMA synchronous").fetchone()[0] == level
+    run.login()
+    run.create("kept either way")
