@@ -113,6 +113,7 @@ class StateDatabase:
         self._sync = sync
         self._lock = _hold_lock(self.path)
         self._pid = os.getpid()
+        self._inherited: sqlite3.Connection | None = None
         self.connection = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -155,6 +156,9 @@ class StateDatabase:
         """A server that forks its worker (granian) must not share the parent's connection."""
         if os.getpid() != self._pid:
             self._pid = os.getpid()
+            # The parent's connection is kept, never closed here: closing it would run SQLite's
+            # last-connection clean-up (a checkpoint) on locks this process does not hold.
+            self._inherited = self.connection
             self.connection = self._connect()
 
     # --- reading ---------------------------------------------------------------------------
