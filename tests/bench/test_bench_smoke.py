@@ -122,3 +122,17 @@ def test_report_reads_every_result(results_dir: Path) -> None:
     assert summary["missing"] == []
     assert summary["targets"]
     assert (results_dir / "report.md").read_text("utf-8").startswith("|")
+
+
+def test_persistence_bench_runs(results_dir: Path) -> None:
+    """Its throughput part in miniature (the kill part runs in tests/persistence, and the start-up
+    part's export/import/export is what tests/persistence/test_state_processes.py checks)."""
+    out = run_script(
+        "persistence.py",
+        *("--part", "throughput", "--sizes", "0.02", "--rounds", "1", "--calls", "5"),
+        *("--results-dir", str(results_dir)),
+    )
+    assert "ratio" in out
+    document = results(results_dir, "persistence")
+    (size,) = document["throughput"]["sizes"]
+    assert size["memory_per_s"] > 0 and size["sqlite_per_s"] > 0
