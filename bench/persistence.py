@@ -13,7 +13,7 @@ Three parts, each printing its figures (``--part`` picks one; all run by default
   creating conversations), killed with SIGKILL at a random moment, restarted, checked, again and
   again. Every write answered 201 must be in the restarted sandbox with its message, every record
   in the database must be whole, and the database must always open (``PRAGMA integrity_check``).
-* ``startup``: a database holding 10^6 messages (written straight into its tables, from a
+* ``startup``: a database holding 10^6 messages of a typical length (written straight into its tables, from a
   generated state), then the time from ``serve`` to a healthy answer, and an export -> import ->
   export round trip through ``dsco-sandbox state`` that must give the same document (its export
   time aside).
@@ -59,7 +59,10 @@ CREATE = {
     "otherPartyTradingPartnerId": "aaa-bbb-ccc",
     "initialMessage": {"message": "Why?"},
 }
+REPLY = "Sorry for the wait! It ships tomorrow; the tracking number follows."
+"""A typical message (as bench/scaling.py stores), for the start-up part: a count of messages."""
 TEXT = "Sorry for the wait! It ships tomorrow; the tracking number follows in a separate message. " * 6
+"""A long message, for the throughput part: sizes in megabytes with fewer records to build."""
 PER_CONVERSATION = 10
 
 
@@ -75,7 +78,7 @@ def base_state() -> dict[str, Any]:
 
 
 def records(
-    template: dict[str, Any], messages: int, first: int = 0
+    template: dict[str, Any], messages: int, first: int = 0, text: str = TEXT
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Messages ``first`` to ``first + messages`` of a state: in conversations of 10 (``first`` a
     multiple of 10), with unique ids and sequence numbers and rising times."""
@@ -104,7 +107,7 @@ def records(
                 "conversationId": current["id"],
                 "seq": seq,
                 "createTime": at,
-                "text": TEXT,
+                "text": text,
                 "visibleAt": at,
             }
         )
@@ -387,7 +390,7 @@ def startup(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     connection.execute("DELETE FROM messages")
     batch = 100_000
     for first in range(0, args.messages, batch):
-        conversations, messages = records(template, min(batch, args.messages - first), first)
+        conversations, messages = records(template, min(batch, args.messages - first), first, REPLY)
         connection.executemany(
             CONVERSATIONS.upsert, (CONVERSATIONS.row(conversation_from_json(c)) for c in conversations)
         )
