@@ -361,3 +361,18 @@ def test_the_stricter_sync_setting_reaches_the_database(
     assert run.persistence.database.connection.execute("PRAGMA synchronous").fetchone()[0] == level
     run.login()
     run.create("kept either way")
+
+
+def test_reads_never_write_to_the_database(tmp_path: Path, runs: list[Run]) -> None:
+    run = start(runs, tmp_path / "state.db")
+    run.login()
+    run.create("one")
+    connection = run.persistence.database.connection
+    before = connection.total_changes
+    run.client.post("/api/v3/conversation/list", json={}, headers=run.auth())
+    run.client.post("/api/v3/conversation/message/list", json={}, headers=run.auth())
+    for route in ("events", "notifications", "config", "clock", "state", "health"):
+        assert run.client.get(f"/_sandbox/{route}").status_code == 200
+    assert connection.total_changes == before
+    run.create("two")
+    assert connection.total_changes > before  # the counter does move on a write
