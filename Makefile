@@ -54,6 +54,8 @@ test: lint typecheck unit
 BENCH_RESULTS := bench/results
 BENCH_HTTP_ARGS ?= --duration 3 --repeat 3
 BENCH_SCALING_ARGS ?= --budget 2
+# The SQLite state at 0.3/13/100 MB, 20 kills and 10^6 messages takes 10-20 min alone on 2 busy cores.
+BENCH_PERSISTENCE_ARGS ?=
 
 bench: $(STAMP)
 	@mkdir -p $(BENCH_RESULTS)
@@ -62,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/http_throughput.py --results-dir $(BENCH_RESULTS) $(BENCH_HTTP_ARGS)
 	$(BIN)/python bench/scaling.py --results-dir $(BENCH_RESULTS) $(BENCH_SCALING_ARGS)
 	$(BIN)/python bench/console.py --results-dir $(BENCH_RESULTS)
+	$(BIN)/python bench/persistence.py --results-dir $(BENCH_RESULTS) $(BENCH_PERSISTENCE_ARGS)
 	$(BIN)/python bench/report.py --results-dir $(BENCH_RESULTS)
 
 clean:

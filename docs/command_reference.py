@@ -25,6 +25,8 @@ COMMANDS = (
     ("examples",),
     ("contract", "diff"),
     ("contract", "test"),
+    ("state", "export"),
+    ("state", "import"),
 )
 
 

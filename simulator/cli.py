@@ -97,7 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state-file",
         type=Path,
-        help="load state from this file at start (when it exists); save it after every change and at exit",
+        help="load state from this file at start (when it exists) and keep every change in it: a SQLite "
+        "database, each change committed before its answer, when it ends in .db, .sqlite or .sqlite3 "
+        "(see README, Durable state); else a JSON file, rewritten after every change and at exit",
+    )
+    serve.add_argument(
+        "--state-sync",
+        choices=("normal", "full"),
+        default="normal",
+        help="with a SQLite --state-file: 'normal' keeps every answered change through a killed process; "
+        "'full' also through a power loss, flushing the disk on every change (default: %(default)s)",
     )
     serve.add_argument(
         "--log",
@@ -278,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="seed of the generated requests, to repeat a run exactly (default: a new one, printed)",
     )
+    _add_state_commands(commands)
     return parser
 
 
@@ -305,6 +315,31 @@ def _add_namespace_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_state_commands(commands: Any) -> None:
+    state = commands.add_parser(
+        "state",
+        help="export or import the state a SQLite state database holds (offline)",
+        description="Work on a state database (a --state-file ending in .db, .sqlite or .sqlite3) while no "
+        "server uses it. Exit 0 on success, 2 when a file cannot be used (nothing is changed then).",
+    )
+    actions = state.add_subparsers(dest="state_command", required=True, metavar="ACTION")
+    export = actions.add_parser(
+        "export",
+        help="write the state as the JSON document GET /_sandbox/state sends",
+        description="Write the state a database holds as the JSON document GET /_sandbox/state sends.",
+    )
+    export.add_argument("database", type=Path, metavar="DATABASE", help="the state database to read")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    imported = actions.add_parser(
+        "import",
+        help="replace a database's state with a JSON state document",
+        description="Replace the state a database holds (creating it if needed) with a JSON state "
+        "document, as PUT /_sandbox/state does: checked completely first, then written in one transaction.",
+    )
+    imported.add_argument("database", type=Path, metavar="DATABASE", help="the state database to write")
+    imported.add_argument("file", type=Path, metavar="FILE", help="the JSON state document to import")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -319,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _new_world(args)
     if args.command == "examples":
         return _examples(args.copy, sys.stdout, sys.stderr)
+    if args.command == "state":
+        return _state(args, sys.stdout, sys.stderr)
     if args.contract_command == "test":
         return _contract_test(args)
     return _contract_diff(args, sys.stdout, sys.stderr)
@@ -372,6 +409,7 @@ def _serve(args: argparse.Namespace) -> int:
         loopback_only=_is_loopback(host),
         personas_file=args.personas,
         persona_options=tuple(args.persona),
+        state_sync=args.state_sync,
     )
     problem = address_problem(host, args.port)
     if problem is not None:
@@ -610,6 +648,34 @@ def _contract_test(args: argparse.Namespace) -> int:
         out=sys.stdout,
         seed=args.seed,
     )
+
+
+# --- state ---------------------------------------------------------------------------------------
+def _state(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .statedb import StateDatabaseError, export_database, import_into_database, is_database_path
+
+    contract = Contract()
+    if not is_database_path(args.database):
+        print(f"{args.database}: a state database ends in .db, .sqlite or .sqlite3", file=err)
+        return 2
+    try:
+        if args.state_command == "import":
+            counts = import_into_database(contract, args.database, args.file)
+            print(f"{args.database}: imported {args.file} ({counts})", file=err)
+            return 0
+        if args.output is None:
+            counts = export_database(contract, args.database, out)
+        else:
+            with args.output.open("w", encoding="utf-8") as target:
+                counts = export_database(contract, args.database, target)
+        print(f"{args.database}: exported {counts}", file=err)
+        return 0
+    except StateDatabaseError as exc:
+        print(exc, file=err)
+        return 2
+    except OSError as exc:
+        print(f"{exc.filename}: cannot write ({exc.strerror})", file=err)
+        return 2
 
 
 # --- contract diff ---------------------------------------------------------------------------

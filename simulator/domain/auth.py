@@ -53,6 +53,14 @@ def complete_token_request(form: Mapping[str, str], strict: bool) -> tuple[dict[
     return {**form, "grant_type": DEFAULT_GRANT_TYPE}, warning
 
 
+def token_to_json(token: IssuedToken) -> dict[str, str | int]:
+    return {
+        "accessToken": token.access_token,
+        "dscoAccountId": token.account_id,
+        "expiresAt": token.expires_at,
+    }
+
+
 class Authenticator:
     def __init__(self, world: World, config: SandboxConfig) -> None:
         self.world = world
@@ -95,10 +103,13 @@ class Authenticator:
         return account
 
     def export(self) -> list[dict[str, str | int]]:
-        return [
-            {"accessToken": t.access_token, "dscoAccountId": t.account_id, "expiresAt": t.expires_at}
-            for t in self._tokens.values()
-        ]
+        return [token_to_json(t) for t in self._tokens.values()]
+
+    @property
+    def issued(self) -> dict[str, IssuedToken]:
+        """The live tokens, in the order issued. Issuing appends; only a sweep of expired tokens or
+        a restore makes a new table, so a durable copy can tell new tokens by position. Read only."""
+        return self._tokens
 
     def restore(self, tokens: list[dict[str, Any]]) -> None:
         self._tokens = {

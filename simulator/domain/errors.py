@@ -91,3 +91,10 @@ class RateLimited(SandboxError):
     def __init__(self, *problems: Problem, retry_after: int, code: str | None = None) -> None:
         super().__init__(*problems, code=code)
         self.retry_after = retry_after
+
+
+class StorageFailed(SandboxError):
+    """The change could not be made durable (a full disk, a read-only file), so it was undone:
+    the sandbox is as it was before the call, and the caller may try again."""
+
+    code = "storage_failed"

@@ -8,7 +8,6 @@ when many client threads call at once.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from .state import (
     GENERATORS,
     STATE_FORMAT,
     STATE_VERSION,
+    Generator,
     conversation_to_json,
     generator_to_json,
     generators_from_json,
@@ -49,6 +49,9 @@ OPERATIONS = (
 )
 LIST_OPERATIONS = ("getConversations", "getConversationMessages")
 """The operations that answer pages and continue a scroll from a scrollId."""
+WRITES = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
+COLLECTIONS = ("conversations", "messages", "tokens")
+"""The state document's big sections: lists of records. Every other section is small."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 
@@ -95,7 +98,12 @@ class Sandbox:
         self.notifications = NotificationCenter()
         self._operation: str | None = None
         """The operation running now, so that the notifications it raises are journaled with it."""
+        self.after_change: Callable[[], None] | None = None
+        """Called under the lock after every change of state (a write, a token, reset, clock, config,
+        import), before the caller gets its answer: where persistence makes the change durable. It
+        may raise :class:`StorageFailed` after putting the sandbox back as it was."""
         self._generators = {name: self._seeded(name) for name in GENERATORS}
+        self._saved_generators: dict[str, tuple[Generator, int, dict[str, Any]]] = {}
         self.faults = FaultPlan(self._generators["faults"])
         self._attach(world, store or MemoryStore())
         self.auth = Authenticator(world, self.config)
@@ -107,8 +115,18 @@ class Sandbox:
         with self.lock:
             self.extensions[name] = extension
 
-    def _seeded(self, name: str) -> random.Random:
-        return random.Random(f"{self.config.seed}:{name}")
+    def _seeded(self, name: str) -> Generator:
+        return Generator(f"{self.config.seed}:{name}")
+
+    def _generator_json(self, name: str, rng: Generator) -> dict[str, Any]:
+        """The generator's saved position, encoded again only when it moved (see :class:`Generator`).
+        The same dict is handed out until then, so callers must not change it."""
+        saved = self._saved_generators.get(name)
+        if saved is not None and saved[0] is rng and saved[1] == rng.draws:
+            return saved[2]
+        encoded = generator_to_json(rng)
+        self._saved_generators[name] = (rng, rng.draws, encoded)
+        return encoded
 
     def _attach(self, world: World, store: Store) -> None:
         """(Re)build the services over ``world`` and ``store``, with the current generators."""
@@ -162,11 +180,21 @@ class Sandbox:
             self._attach(self.world, self.store)
             for extension in list(self.extensions.values()):
                 extension.after_reset()
+            self.changed()
+
+    def changed(self) -> None:
+        """Report a change of state (under the lock) to :attr:`after_change`: every method here that
+        changes state calls it, and so does a layer above that keeps a part of the state of its own
+        (the persona configuration)."""
+        if self.after_change is not None:
+            self.after_change()
 
     # --- entry points used by every front end ---------------------------------------------
     def issue_token(self, form: dict[str, str]) -> IssuedToken:
         with self.lock:
-            return self.auth.issue(form, self.clock.now())
+            token = self.auth.issue(form, self.clock.now())
+            self.changed()
+            return token
 
     def authenticate(self, token: str) -> Account:
         with self.lock:
@@ -183,7 +211,10 @@ class Sandbox:
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
         """Run one API operation for ``caller`` with a schema-valid body."""
         with self._running(operation):
-            return self._handlers[operation](caller, body)
+            answer = self._handlers[operation](caller, body)
+            if operation in WRITES:
+                self.changed()
+            return answer
 
     def call_encoded(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
         """:meth:`call`, answering with the JSON text a front end sends (list pages come from the
@@ -280,6 +311,7 @@ class Sandbox:
             if after != before:
                 for extension in list(self.extensions.values()):
                     extension.clock_moved(before, after)
+            self.changed()
             return self.clock_state()
 
     # --- settings and faults ---------------------------------------------------------------
@@ -303,39 +335,78 @@ class Sandbox:
                 else:
                     self.faults.configure(operation, rule)
             self.journal.resize(self.config.journal_size)
+            self.changed()
             return self.config_json()
 
     # --- state -----------------------------------------------------------------------------
-    def export_state(self) -> dict[str, Any]:
+    def export_state(self, *, collections: bool = True) -> dict[str, Any]:
+        """The state document; with ``collections=False`` only its small sections (everything but
+        :data:`COLLECTIONS` and the ``sequence`` derived from them), cheap enough to take after
+        every write, which is what persistence does."""
         with self.lock:
-            conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
-            messages = [message_to_json(m) for m in self.store.all_messages()]
-            return {
+            document: dict[str, Any] = {
                 "format": STATE_FORMAT,
                 "version": STATE_VERSION,
                 "exportedAt": format_rfc3339(self.clock.now()),
                 "world": self.world.document,
                 "clock": self.clock_state(),
                 "config": self.config_json(),
-                "sequence": max([c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]),
-                "conversations": conversations,
-                "messages": messages,
-                "tokens": self.auth.export(),
-                "random": {name: generator_to_json(rng) for name, rng in self._generators.items()},
+                "random": {name: self._generator_json(name, rng) for name, rng in self._generators.items()},
                 **{
                     name: part
                     for name, extension in self.extensions.items()
                     if (part := extension.export()) is not None
                 },
             }
+            if collections:
+                conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
+                messages = [message_to_json(m) for m in self.store.all_messages()]
+                document["sequence"] = max(
+                    [c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]
+                )
+                document["conversations"] = conversations
+                document["messages"] = messages
+                document["tokens"] = self.auth.export()
+            return document
 
-    def import_state(self, world: World, document: Mapping[str, Any]) -> None:
+    def export_state_text(self, batch: int = 1000) -> Iterator[str]:
+        """:meth:`export_state` as JSON text, piece by piece, for a state of any size.
+
+        The records are taken under the lock (they are immutable, so references are a consistent
+        snapshot) and encoded afterwards, so writes go on while a large export is being sent.
+        """
+        with self.lock:
+            head = self.export_state(collections=False)
+            conversations = list(self.store.all_conversations())
+            messages = list(self.store.all_messages())
+            tokens = self.auth.export()
+        last = [conversations[-1].seq] if conversations else []
+        head["sequence"] = max(last + ([messages[-1].seq] if messages else []) + [0])
+        yield encode_json(head)[:-1]
+        sections: tuple[tuple[str, list[Any], Callable[[Any], Any]], ...] = (
+            ("conversations", conversations, conversation_to_json),
+            ("messages", messages, message_to_json),
+            ("tokens", tokens, _same),
+        )
+        for name, items, to_json in sections:
+            yield f',"{name}":['
+            for start in range(0, len(items), batch):
+                chunk = ",".join(encode_json(to_json(item)) for item in items[start : start + batch])
+                yield chunk if start == 0 else "," + chunk
+            yield "]"
+        yield "}"
+
+    def import_state(
+        self, world: World, document: Mapping[str, Any], store: MemoryStore | None = None
+    ) -> None:
         """Replace everything with a schema-valid state document whose world is already loaded.
 
         Everything is built and checked first (store, settings, fault rules, clock, generators);
         only then is anything swapped, so a refused document leaves this sandbox untouched.
+        ``store`` is the document's conversations and messages when they were loaded already
+        (:func:`~.state.build_store`), so the document may leave them out.
         """
-        store = rebuild_store(world, document)
+        store = store or rebuild_store(world, document)
         raw_config = document["config"]
         try:
             config = self.config.updated(raw_config)
@@ -370,3 +441,8 @@ class Sandbox:
             self.auth.restore(list(document.get("tokens", [])))
             for apply in appliers:
                 apply()
+            self.changed()
+
+
+def _same(item: Any) -> Any:
+    return item

@@ -19,6 +19,16 @@ from typing import Protocol
 
 from .models import Conversation, Message, References, Role
 
+
+class StoreObserver(Protocol):
+    """Told about every record a store writes, so a durable copy can follow change by change
+    (persistence writes just these records, not the whole state, after each call)."""
+
+    def conversation_written(self, conversation: Conversation) -> None: ...
+    def message_written(self, message: Message) -> None: ...
+    def cleared(self) -> None: ...
+
+
 _Key = tuple[int, int]  # (create_time, seq): a total order that breaks same-millisecond ties
 
 
@@ -115,9 +125,13 @@ class MemoryStore:
     """The in-process store: dictionaries plus sorted per-account indexes."""
 
     def __init__(self) -> None:
+        self.observer: StoreObserver | None = None
+        """Told of each write; set by whoever keeps a durable copy (none by default)."""
         self.clear()
 
     def clear(self) -> None:
+        if self.observer is not None:
+            self.observer.cleared()
         self._seq = 0
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, Message] = {}
@@ -144,6 +158,8 @@ class MemoryStore:
             _index(self._conversations_by_account, account_id).add(key, conversation.id)
         _index(self._messages_by_conversation, conversation.id)
         self._seq = max(self._seq, conversation.seq)
+        if self.observer is not None:
+            self.observer.conversation_written(conversation)
 
     def replace_conversation(self, conversation: Conversation) -> None:
         previous = self._conversations[conversation.id]
@@ -154,6 +170,8 @@ class MemoryStore:
             # the ids it opened with; such changes are rare, so the history stays small.
             change = (self.next_seq(), previous.references)
             self._reference_changes.setdefault(conversation.id, []).append(change)
+        if self.observer is not None:
+            self.observer.conversation_written(conversation)
 
     def _index_references(self, old: Conversation | None, new: Conversation) -> None:
         sides: tuple[tuple[Role, str], ...] = (("retailer", new.retailer_id), ("supplier", new.supplier_id))
@@ -199,6 +217,8 @@ class MemoryStore:
             _index(self._messages_by_account, account_id).add(key, message.id)
         _index(self._messages_by_conversation, message.conversation_id).add(key, message.id)
         self._seq = max(self._seq, message.seq)
+        if self.observer is not None:
+            self.observer.message_written(message)
 
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)

@@ -20,6 +20,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
 from ..personas import PersonaRole, requested_settings
+from ..statedb import is_database_path, open_persistence
 from ..statefile import StateFile
 from ..webhooks import Delivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
@@ -43,7 +44,10 @@ class ServerConfig:
     admin_token: str | None = None
     """When set, every ``/_sandbox`` call must carry it as a bearer token."""
     state_file: Path | None = None
-    """Load state from this file at start (if it exists) and write it after every change."""
+    """Load state from this file at start (if it exists) and keep every change in it: a SQLite
+    database when it ends in .db, .sqlite or .sqlite3 (``statedb.py``), else a JSON file."""
+    state_sync: str = "normal"
+    """For a SQLite state file: ``full`` flushes the disk on every commit (see ``statedb.py``)."""
     webhook_base_delay: float = 0.5
     """First retry delay of a failed webhook delivery; doubles with each attempt."""
     loopback_only: bool = True
@@ -80,7 +84,16 @@ def create_app(
         app, sandbox, contract, config.personas_file, config.persona_options, config.persona_tick
     )
     if config.state_file is not None:
-        _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
+        if is_database_path(config.state_file):
+            app.extensions["dsco_state_database"] = open_persistence(
+                sandbox,
+                contract,
+                config.state_file,
+                world_given=config.world_path is not None,
+                sync=config.state_sync,
+            )
+        else:
+            _attach_state_file(app, sandbox, contract, StateFile(config.state_file))
         if config.personas_file is not None or config.persona_options:
             # Asked for at this start: it wins over the configuration the saved state had.
             options = config.persona_options

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import sys
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -196,10 +197,13 @@ def create_control_blueprint() -> Blueprint:
 
     @control.get("/state")
     def export_state() -> Response:
-        return json_response(200, _sandbox().export_state())
+        # Streamed: a state of any size goes out piece by piece, never as one string in memory.
+        return Response(_sandbox().export_state_text(), status=200, mimetype="application/json")
 
     @control.put("/state")
     def import_state() -> Response:
+        # A state may be as large as the one exported (None would fall back to the app's 1 MiB).
+        request.max_content_length = sys.maxsize
         document = _checked_body("sandbox-state.json")
         contract: Contract = current_app.extensions["dsco_contract"]
         try:

@@ -24,6 +24,7 @@ from ..domain.errors import (
     RateLimited,
     Refused,
     SandboxError,
+    StorageFailed,
     Unauthenticated,
 )
 
@@ -36,6 +37,7 @@ _STATUS: tuple[tuple[type[SandboxError], int], ...] = (
     (Unauthenticated, 401),
     (Refused, 403),
     (RateLimited, 429),
+    (StorageFailed, 503),  # nothing was kept, and trying again later (space freed) may work
 )
 
 

@@ -103,6 +103,7 @@ class Personas:
         with self.sandbox.lock:
             self._settings = settings
             self._restart()
+            self.sandbox.changed()
         if self.active and self.on_active is not None:
             self.on_active()
 

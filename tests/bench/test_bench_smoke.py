@@ -151,3 +151,17 @@ def test_namespaces_bench_runs(results_dir: Path) -> None:
     assert len(document["create_namespace_ms"]) == 20
     assert set(document["create_conversation_ms"]) == {"ns-00001", "ns-00020"}
     assert all(value > 0 for value in document["memory_bytes_reported"].values())
+
+
+def test_persistence_bench_runs(results_dir: Path) -> None:
+    """Its throughput part in miniature (the kill part runs in tests/persistence, and the start-up
+    part's export/import/export is what tests/persistence/test_state_processes.py checks)."""
+    out = run_script(
+        "persistence.py",
+        *("--part", "throughput", "--sizes", "0.02", "--rounds", "1", "--calls", "5"),
+        *("--results-dir", str(results_dir)),
+    )
+    assert "ratio" in out
+    document = results(results_dir, "persistence")
+    (size,) = document["throughput"]["sizes"]
+    assert size["memory_per_s"] > 0 and size["sqlite_per_s"] > 0

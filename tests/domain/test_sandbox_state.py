@@ -31,3 +31,24 @@ def test_importing_a_frozen_state_into_a_running_sandbox_freezes_it_at_the_expor
     running = Sandbox(world, SandboxConfig(), ControllableClock(TickingSource()))
     running.import_state(world, exported)
     assert running.clock_state() == {"now": "2023-05-01T10:00:38.000Z", "frozen": True}
+
+
+def test_a_document_with_the_older_generator_form_resumes_the_same_streams() -> None:
+    """Generators were once saved as one string of 625 words (the position last); still read."""
+    world = load_world(json.loads(FIXTURE.read_text("utf-8")))
+    first = Sandbox(world, SandboxConfig(), ControllableClock(frozen_at=T0))
+    for name in ("ids", "lags"):
+        first._generators[name].getrandbits(96)  # somewhere in the middle of each stream
+    exported = first.export_state()
+    older = {
+        name: {
+            "version": saved["version"],
+            "state": saved["words"] + f"{saved['position']:08x}",
+            "gauss": None,
+        }
+        for name, saved in exported["random"].items()
+    }
+    resumed = Sandbox(world, SandboxConfig(), ControllableClock(frozen_at=T0))
+    resumed.import_state(world, {**exported, "random": older})
+    assert resumed.export_state()["random"] == exported["random"]
+    assert resumed._generators["ids"].getrandbits(128) == first._generators["ids"].getrandbits(128)
