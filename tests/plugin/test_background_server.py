@@ -16,7 +16,7 @@ def test_stop_ends_the_server_thread_with_a_connection_held_open() -> None:
     server = BackgroundServer(create_app())
     host, port = server.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as held:
-        held.sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        held.sendall(b"GET /_sandbox/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert held.recv(1024).startswith(b"HTTP/1.1 200")  # answered, and kept alive
         server.stop()
         assert not server._thread.is_alive()
