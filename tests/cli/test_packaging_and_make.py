@@ -39,7 +39,8 @@ def test_extras_name_what_the_plugin_and_contract_test_need() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_serve_passes_args_to_serve() -> None:
     result = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", "serve", "ARGS=--page-size 3 --log"],
+        # --no-print-directory: under `make test` this make is a sub-make, which names its folder.
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "serve", "ARGS=--page-size 3 --log"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -87,6 +87,7 @@ def test_xdist_workers_each_get_a_namespace_and_leave_the_default_untouched(
     before = _admin(server, "GET", "/state").json()
     pytester.makepyfile(test_shared_server=SUITE.replace("{out}", str(tmp_path)))
     pytester.mkdir("scenarios")  # a scenario file runs in its session's namespace too
+    pytester.makeini("[pytest]\ndsco_scenarios = scenarios\n")
     pytester.path.joinpath("scenarios", "reset.yaml").write_text(RESETTING_SCENARIO)
     result = pytester.runpytest_subprocess(
         "-p",
