@@ -30,6 +30,7 @@ from ...resources import data_dir
 from ..errors import json_response
 from . import guard
 from .pages import register_pages
+from .personas import register_persona_pages
 
 CONSOLE_PREFIX = "/console"
 API_BASE = "/api/v3"
@@ -132,6 +133,7 @@ def create_console_blueprint() -> Blueprint:
         return None
 
     register_pages(console, CONSOLE_PREFIX)
+    register_persona_pages(console, CONSOLE_PREFIX)
     return console
 
 

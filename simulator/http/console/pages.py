@@ -40,8 +40,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.conversations", "Conversations"),
     ("console.journal", "Journal"),
     ("console.settings", "Clock & settings"),
-    # Personas, when the sandbox has them, get their page here: ("console.personas", "Personas").
-    # Namespaces, when they exist, get a switcher in templates/console/base.html's header.
+    ("console.personas", "Personas"),
     ("console.docs", "Docs"),
 )
 JOURNAL_LIMIT = 200
