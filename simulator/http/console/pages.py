@@ -204,7 +204,7 @@ def register_pages(console: Blueprint, prefix: str) -> None:
         if action not in builders:
             abort(404, f"no console action {action!r}")
         operation, build = builders[action]
-        outcome = actions.run_operation(_sandbox(), _contract(), caller, operation, build(), request.host_url)
+        outcome = actions.run_operation(_sandbox(), _contract(), caller, operation, build(), request.url_root)
         _tell(outcome, f"{action} as {caller.name} ({caller.role})")
         if outcome.ok and action == "create" and outcome.conversation_id:
             return redirect(url_for("console.thread", conversation_id=outcome.conversation_id), 303)

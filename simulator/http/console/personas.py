@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -41,7 +41,7 @@ def register_persona_pages(console: Blueprint, prefix: str) -> None:
         role = request.form.get("role", "")
         if role not in ROLES:
             abort(400, f"role: expected one of {', '.join(ROLES)}; got {role!r}")
-        document = switched(current_personas().settings.document, cast(PersonaRole, role), request.form)
+        document = switched(current_personas().settings.document, role, request.form)
         try:
             shown = replace_personas(document)
             played = shown["active"][role]
