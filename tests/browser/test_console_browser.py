@@ -151,3 +151,32 @@ def test_the_keyboard_reaches_the_content_and_submits_a_form(server: Served, bro
     seconds.clear()
     seconds.send_keys("30", Keys.ENTER)  # Enter in a field submits its form, as with a mouse
     assert "sandbox time" in _outcome(browser)
+
+
+def test_the_switcher_leads_to_a_namespaces_console_with_its_own_conversations(
+    server: Served, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    made = requests.post(f"{server.base_url}/_sandbox/namespaces", json={"name": "team-a"}, timeout=10)
+    assert made.status_code == 201, made.text
+    try:
+        created = requests.post(
+            f"{server.base_url}/ns/team-a/api/v3/conversation",
+            json={"title": "Only in team-a", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
+            headers={"Authorization": f"bearer {LEGACY[RETAILER]}"},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        browser.get(f"{server.base_url}/console/conversations?as={RETAILER}")
+        assert TITLE in browser.page_source
+        browser.find_element(By.CSS_SELECTOR, ".sandboxes summary").click()
+        browser.find_element(By.LINK_TEXT, "team-a").click()
+        assert browser.current_url == f"{server.base_url}/ns/team-a/console/conversations"
+        assert _by_id(browser, "current-sandbox").text == "team-a"
+        assert "Only in team-a" in browser.page_source and TITLE not in browser.page_source
+        browser.find_element(By.CSS_SELECTOR, ".sandboxes summary").click()
+        browser.find_element(By.LINK_TEXT, "(default)").click()
+        assert TITLE in browser.page_source and "Only in team-a" not in browser.page_source
+    finally:
+        requests.delete(f"{server.base_url}/_sandbox/namespaces/team-a", timeout=10)
