@@ -120,10 +120,10 @@ def _changed() -> None:
         hook()
 
 
-def require_admin_token() -> None:
-    """Refuse a control call without an accepted admin token, when the app has any."""
+def accepted_admin_tokens() -> list[str]:
+    """The tokens that open this app's control plane and console (none: no token is needed)."""
     # A namespace's control plane also opens to that namespace's own token (http/namespaces.py).
-    accepted = [
+    return [
         token
         for token in (
             current_app.extensions.get("dsco_admin_token"),
@@ -131,6 +131,11 @@ def require_admin_token() -> None:
         )
         if token is not None
     ]
+
+
+def require_admin_token() -> None:
+    """Refuse a control call without an accepted admin token, when the app has any."""
+    accepted = accepted_admin_tokens()
     if not accepted:
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")

@@ -20,6 +20,7 @@ from ..contract import Contract
 from ..domain.errors import NotFound
 from ..domain.sandbox import Sandbox
 from .app import API_PREFIX, ServerConfig, create_app
+from .console import place_console
 from .control import _checked_body, require_admin_token
 from .errors import json_response
 from .namespaces import (
@@ -53,6 +54,7 @@ def install_namespaces(app: Flask, config: ServerConfig, options: NamespaceOptio
     registry = NamespaceRegistry(config, app.extensions["dsco_contract"], sandbox.world, options)
     registry.restore()
     app.extensions["dsco_namespaces"] = registry
+    place_console(app, "", registry.sandboxes)
     app.register_blueprint(create_namespace_blueprint(), url_prefix="/_sandbox/namespaces")
     app.wsgi_app = NamespaceDispatcher(registry, app.wsgi_app)  # type: ignore[method-assign]
     return registry

@@ -40,9 +40,12 @@ from ..domain.world import World
 from ..namespace_store import NamespaceStore, SavedNamespace
 from ..webhooks import WebhookDispatcher, is_loopback_url
 from .app import ServerConfig, create_app
+from .console import place_console
 
 PREFIX = "/ns/"
 BUILT_IN_WORLDS = ("default",)
+DEFAULT_LABEL = "(default)"
+"""The default sandbox's name in the console's switcher (no namespace name has parentheses)."""
 _SWEEP_EVERY = 1.0
 """Seconds of wall time between two looks for expired namespaces (done on the way of a request)."""
 
@@ -144,6 +147,11 @@ class NamespaceRegistry:
         """What namespaces share: the worlds (loaded once each) and the compiled URL map."""
         with self._lock:
             return [*self._worlds.values(), *([self._url_map] if self._url_map is not None else [])]
+
+    def sandboxes(self) -> list[tuple[str, str]]:
+        """The server's sandboxes as the console's switcher lists them: a label and the prefix of
+        its URLs, the default sandbox ("") first."""
+        return [(DEFAULT_LABEL, ""), *((n.name, PREFIX + n.name) for n in self.all())]
 
     def get(self, name: str) -> Namespace | None:
         return self._namespaces.get(name)
@@ -285,6 +293,7 @@ class NamespaceRegistry:
         else:
             app.url_map = self._url_map
         app.extensions["dsco_namespace_token"] = token
+        place_console(app, PREFIX + name, self.sandboxes)
         namespace = Namespace(
             name, app, self.options.default_ttl if ttl is None else ttl, token, created, used
         )

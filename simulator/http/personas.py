@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 
@@ -36,11 +37,22 @@ def add_persona_routes(control: Blueprint) -> None:
     def put_personas() -> Response:
         """Replace the configuration (laid over the built-in behaviours); the schedule restarts
         from the current time. Refused as a whole, changing nothing, when any field is wrong."""
-        shown = _personas().replace(json_body())
-        hook = current_app.extensions.get("dsco_after_change")
-        if hook is not None:
-            hook()
-        return json_response(200, shown)
+        return json_response(200, replace_personas(json_body()))
+
+
+def replace_personas(document: Any) -> dict[str, Any]:
+    """Switch this app's personas to ``document`` and keep the change (the after-change hook):
+    what ``PUT /_sandbox/personas`` and the console's persona form both do."""
+    shown = _personas().replace(document)
+    hook = current_app.extensions.get("dsco_after_change")
+    if hook is not None:
+        hook()
+    return shown
+
+
+def current_personas() -> Personas:
+    """This app's personas (every app has them, none acting until configured)."""
+    return _personas()
 
 
 def attach_personas_to_app(

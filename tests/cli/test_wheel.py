@@ -85,7 +85,7 @@ def test_the_installed_wheel_validates_from_any_directory(wheel: Path, tmp_path:
 def test_the_wheel_carries_the_consoles_templates_and_stylesheet(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "simulator/http/console/static/console.css" in names
-    for page in ("base", "landing", "conversations", "thread", "journal", "settings", "login"):
+    for page in ("base", "landing", "conversations", "thread", "journal", "settings", "login", "personas"):
         assert f"simulator/http/console/templates/console/{page}.html" in names
 
 

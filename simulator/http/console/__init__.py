@@ -8,11 +8,14 @@ own. Browsing it is not journaled; its actions as a party are, marked ``"via": "
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
+    Flask,
     Response,
     current_app,
     redirect,
@@ -30,8 +33,13 @@ from ...resources import data_dir
 from ..errors import json_response
 from . import guard
 from .pages import register_pages
+from .personas import register_persona_pages
 
 CONSOLE_PREFIX = "/console"
+SESSION_COOKIE = "dsco_console"
+SANDBOXES = "dsco_console_sandboxes"
+"""``app.extensions`` key: what lists the server's sandboxes for the switcher (see ``place_console``)."""
+SANDBOX_ROOT = "dsco_console_root"
 API_BASE = "/api/v3"
 CONTROL_BASE = "/_sandbox"
 
@@ -63,11 +71,18 @@ def create_console_blueprint() -> Blueprint:
 
     @console.app_context_processor
     def _template_helpers() -> dict[str, Any]:
-        return {"csrf_token": guard.csrf_token, "csrf_field": guard.CSRF_FIELD, "version": __version__}
+        return {
+            "csrf_token": guard.csrf_token,
+            "csrf_field": guard.CSRF_FIELD,
+            "version": __version__,
+            "here": here,
+            "sandboxes": sandboxes,
+        }
 
     @console.get("/")
     def landing() -> BaseResponse:
-        links = [{"rel": key, "href": path, "title": title} for key, path, title in LINKS]
+        root = request.script_root  # a namespace's console links its own API and control plane
+        links = [{"rel": key, "href": root + path, "title": title} for key, path, title in LINKS]
         best = request.accept_mimetypes.best_match(["text/html", "application/json"])
         if (
             best == "application/json"
@@ -102,7 +117,7 @@ def create_console_blueprint() -> Blueprint:
     @console.route(f"{CONSOLE_PREFIX}/login", methods=["GET", "POST"])
     def login() -> BaseResponse | tuple[str, int]:
         target = guard.safe_next(request.values.get("next"), url_for("console.conversations"))
-        if guard.admin_token() is None:
+        if not guard.has_login():
             return redirect(target, 303)
         if request.method == "POST":
             guard.check_form_post()
@@ -126,13 +141,53 @@ def create_console_blueprint() -> Blueprint:
             return None
         guard.refuse_outsiders()
         if guard.needs_login():
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")), 303)
+            return redirect(url_for("console.login", next=here()), 303)
         if request.method == "POST":
             guard.check_form_post()
         return None
 
     register_pages(console, CONSOLE_PREFIX)
+    register_persona_pages(console, CONSOLE_PREFIX)
     return console
+
+
+def here() -> str:
+    """This page's path and query as the browser sees it (a namespace's prefix included), for
+    coming back to it after a login or an action."""
+    return request.script_root + request.full_path.rstrip("?")
+
+
+def sandboxes() -> list[dict[str, Any]] | None:
+    """The sandboxes of this server for the header's switcher, each leading to its console's
+    conversations; None (no switcher) on a server without namespaces or before one exists.
+
+    The server's namespace layer tells the console what exists (``SANDBOXES``: a callable giving
+    each sandbox's label and URL prefix, the default's being "") and where this app is
+    (``SANDBOX_ROOT``); the console itself knows nothing of namespaces.
+    """
+    listing = current_app.extensions.get(SANDBOXES)
+    if listing is None or not guard.may_see_the_server():
+        return None
+    found: list[tuple[str, str]] = listing()
+    if len(found) < 2:
+        return None
+    here_root = current_app.extensions.get(SANDBOX_ROOT, "")
+    return [
+        {"label": label, "href": f"{root}{CONSOLE_PREFIX}/conversations", "current": root == here_root}
+        for label, root in found
+    ]
+
+
+def place_console(app: Flask, root: str, sandbox_list: Callable[[], list[tuple[str, str]]]) -> None:
+    """Tell the console of ``app`` (served below ``root``, "" for the server's root) which
+    sandboxes the server has; an app below a prefix gets a session cookie of its own, sent
+    under that prefix only, so that being logged in to one sandbox's console is not the other's."""
+    app.extensions[SANDBOXES] = sandbox_list
+    app.extensions[SANDBOX_ROOT] = root
+    if root:
+        app.config["APPLICATION_ROOT"] = root
+        app.config["SESSION_COOKIE_PATH"] = root
+        app.config["SESSION_COOKIE_NAME"] = SESSION_COOKIE + re.sub(r"[^A-Za-z0-9-]", "_", root)
 
 
 def _overview() -> dict[str, Any]:
@@ -161,6 +216,6 @@ def _configure_sessions(state: BlueprintSetupState) -> None:
     app = state.app
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_hex(32)
-    app.config["SESSION_COOKIE_NAME"] = "dsco_console"
+    app.config["SESSION_COOKIE_NAME"] = SESSION_COOKIE
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_HTTPONLY"] = True

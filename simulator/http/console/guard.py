@@ -18,10 +18,14 @@ from urllib.parse import urlsplit
 from flask import current_app, request, session
 from werkzeug.exceptions import Forbidden
 
+from ..control import accepted_admin_tokens
+
 CSRF_FIELD = "csrf"
 """The hidden form field every console form carries."""
 _SESSION_CSRF = "csrf"
 _SESSION_ADMIN = "admin"
+_SESSION_SERVER = "server"
+"""Whether the session was opened with the server's admin token (not only a namespace's own)."""
 
 
 def admin_token() -> str | None:
@@ -36,9 +40,23 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def has_login() -> bool:
+    """Whether this app's console asks for a token at all."""
+    return bool(accepted_admin_tokens())
+
+
 def needs_login() -> bool:
     """Whether this client must log in first (only when an admin token is set)."""
-    return admin_token() is not None and not session.get(_SESSION_ADMIN)
+    return has_login() and not session.get(_SESSION_ADMIN)
+
+
+def may_see_the_server() -> bool:
+    """Whether this client may see what else the server holds (the other sandboxes): anyone the
+    console answers when there is no token; with one, those logged in with the server's token,
+    as ``GET /_sandbox/namespaces`` asks for that token too."""
+    if admin_token() is None:
+        return is_loopback(request.remote_addr)
+    return bool(session.get(_SESSION_SERVER))
 
 
 def refuse_outsiders() -> None:
@@ -51,12 +69,14 @@ def refuse_outsiders() -> None:
 
 
 def log_in(given: str) -> bool:
-    """Open a session when ``given`` is the admin token; a fresh CSRF token comes with it."""
-    expected = admin_token()
-    if expected is None or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    """Open a session when ``given`` is a token the control plane accepts (the admin token, or in a
+    namespace its own token too); a fresh CSRF token comes with it."""
+    matches = [hmac.compare_digest(given.strip().encode(), t.encode()) for t in accepted_admin_tokens()]
+    if not any(matches):
         return False
     session.clear()
     session[_SESSION_ADMIN] = True
+    session[_SESSION_SERVER] = hmac.compare_digest(given.strip().encode(), (admin_token() or "").encode())
     session[_SESSION_CSRF] = secrets.token_urlsafe(32)
     return True
 

@@ -40,8 +40,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("console.conversations", "Conversations"),
     ("console.journal", "Journal"),
     ("console.settings", "Clock & settings"),
-    # Personas, when the sandbox has them, get their page here: ("console.personas", "Personas").
-    # Namespaces, when they exist, get a switcher in templates/console/base.html's header.
+    ("console.personas", "Personas"),
     ("console.docs", "Docs"),
 )
 JOURNAL_LIMIT = 200
@@ -205,7 +204,7 @@ def register_pages(console: Blueprint, prefix: str) -> None:
         if action not in builders:
             abort(404, f"no console action {action!r}")
         operation, build = builders[action]
-        outcome = actions.run_operation(_sandbox(), _contract(), caller, operation, build(), request.host_url)
+        outcome = actions.run_operation(_sandbox(), _contract(), caller, operation, build(), request.url_root)
         _tell(outcome, f"{action} as {caller.name} ({caller.role})")
         if outcome.ok and action == "create" and outcome.conversation_id:
             return redirect(url_for("console.thread", conversation_id=outcome.conversation_id), 303)
