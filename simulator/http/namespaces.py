@@ -303,13 +303,17 @@ class NamespaceRegistry:
         if document["world"] != world.document:
             world = world_from_document(self.contract, document["world"], where)
         sandbox = Sandbox(world, replace(self.config.sandbox))
+        # The app first, the state second: the app attaches the parts of the state that live above
+        # the domain (the personas), and an import fills only the parts attached by then.
+        namespace = self._build(
+            record.name, sandbox, record.idle_ttl, record.token, record.created_at, record.last_used_at
+        )
         try:
             sandbox.import_state(world, document)
         except InvalidRequest as error:
+            self._close(namespace)
             raise WorldFileError("\n".join(f"{where}: {p}" for p in error.problems)) from None
-        return self._build(
-            record.name, sandbox, record.idle_ttl, record.token, record.created_at, record.last_used_at
-        )
+        return namespace
 
     def _save(self, namespace: Namespace) -> None:
         saver = namespace.app.extensions.get("dsco_after_change")
