@@ -78,6 +78,10 @@ class Namespace:
     last_used_at: float
     app_bytes: int = 0
     """The app's own size, measured once at creation (it does not grow with use)."""
+    closed: bool = False
+    """Deleted or expired: never saved again (a late save would bring it back at the next start)."""
+    saving: threading.Lock = field(default_factory=threading.Lock)
+    """Held while it is saved or forgotten, so a save in flight cannot land after its deletion."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -183,9 +187,10 @@ class NamespaceRegistry:
             namespace = self._namespaces.pop(name, None)
         if namespace is None:
             return False
-        self._close(namespace)
-        if self.options.store is not None:
-            self.options.store.delete(name)
+        with namespace.saving:
+            self._close(namespace)
+            if self.options.store is not None:
+                self.options.store.delete(name)
         return True
 
     def sweep(self) -> list[str]:
@@ -276,6 +281,7 @@ class NamespaceRegistry:
             webhook_base_delay=self.config.webhook_base_delay,
             webhooks_loopback_only=not self.options.allow_webhook_hosts,
             loopback_only=self.config.loopback_only,
+            persona_tick=self.config.persona_tick,
         )
         app = create_app(config, sandbox=sandbox, contract=self.contract)
         # Every namespace app has the same routes (views differ, bound to their own sandbox, but
@@ -322,16 +328,18 @@ class NamespaceRegistry:
 
     @staticmethod
     def _close(namespace: Namespace) -> None:
+        """Stop what runs on its own for the namespace: its personas' ticker, its webhooks."""
+        namespace.closed = True
+        namespace.app.extensions["dsco_persona_ticker"].stop()
         dispatcher: WebhookDispatcher = namespace.app.extensions["dsco_webhooks"]
         dispatcher.close(timeout=1.0)
 
 
 def _saver(store: NamespaceStore, namespace: Namespace) -> Callable[[], None]:
-    lock = threading.Lock()
-
     def save() -> None:
-        with lock:  # export and write as one step, as the state file does
-            store.save(namespace.record())
+        with namespace.saving:  # export and write as one step, as the state file does
+            if not namespace.closed:
+                store.save(namespace.record())
 
     return save
 
