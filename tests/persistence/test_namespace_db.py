@@ -4,6 +4,7 @@ namespace, and its next save catches up; a broken row refuses the start."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -44,10 +45,8 @@ def servers() -> Iterator[list[Server]]:
     started: list[Server] = []
     yield started
     for server in started:
-        try:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # stopped by the test already
             server.stop()
-        except sqlite3.ProgrammingError:  # stopped by the test already
-            pass
 
 
 def _titles(path: Path, name: str) -> list[str]:
