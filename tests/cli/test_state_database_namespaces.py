@@ -5,6 +5,7 @@ and a deleted namespace leaves no row behind."""
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -80,5 +81,44 @@ def test_namespaces_live_in_the_database_and_survive_a_restart(tmp_path: Path) -
         gone = requests.get(f"{base}/ns/dropped/_sandbox/health", headers=ADMIN, timeout=10)
         assert gone.status_code == 404
         assert requests.get(f"{base}/_sandbox/state", headers=ADMIN, timeout=10).json()["conversations"] == []
+    finally:
+        assert second.stop() == 0
+
+
+def test_writes_to_the_default_sandbox_and_namespaces_at_once_are_all_kept(tmp_path: Path) -> None:
+    """Two connections to one file (the default sandbox's and the namespaces') take turns at
+    SQLite's write lock: concurrent writes everywhere are each committed, none refused."""
+    database = tmp_path / "state.db"
+    options = ("--state-file", str(database), "--no-rate-limit", "--threads", "6")
+    prefixes = ("", "/ns/one", "/ns/two")
+    per_sandbox = 15
+    first = start(*options)
+    try:
+        base = first.base_url
+        for name in ("one", "two"):
+            assert requests.post(f"{base}/_sandbox/namespaces", json={"name": name}, timeout=10).ok
+
+        def write(prefix: str) -> list[int]:
+            url = f"{base}{prefix}/api/v3"
+            with requests.Session() as session:
+                token = session.post(f"{url}/oauth2/token", data=FORM, timeout=10).json()["access_token"]
+                session.headers["Authorization"] = f"bearer {token}"
+                body = {"title": "At once", "otherPartyTradingPartnerId": "aaa-bbb-ccc"}
+                return [
+                    session.post(f"{url}/conversation", json=body, timeout=10).status_code
+                    for _ in range(per_sandbox)
+                ]
+
+        with ThreadPoolExecutor(len(prefixes)) as pool:
+            statuses = [s for answers in pool.map(write, prefixes) for s in answers]
+        assert statuses == [201] * per_sandbox * len(prefixes)
+    finally:
+        assert first.stop() == 0
+
+    second = start(*options)
+    try:
+        for prefix in prefixes:
+            state = requests.get(f"{second.base_url}{prefix}/_sandbox/state", timeout=10).json()
+            assert len(state["conversations"]) == per_sandbox, prefix
     finally:
         assert second.stop() == 0
