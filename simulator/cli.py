@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
 from .contract import Contract
@@ -20,6 +20,9 @@ from .contract_diff import diff_specs, read_openapi
 from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest
 from .resources import data_dir
+
+if TYPE_CHECKING:
+    from .namespace_store import NamespaceStore
 
 SUCCESS_STATUS = MappingProxyType(
     {
@@ -376,7 +379,6 @@ def _serve(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
-    from .namespace_store import NamespaceFolder
     from .personas import PersonaFileError
     from .statefile import StateFile
 
@@ -437,7 +439,7 @@ def _serve(args: argparse.Namespace) -> int:
                     cap=args.max_namespaces,
                     default_ttl=args.namespace_ttl,
                     allow_webhook_hosts=args.allow_webhook_hosts,
-                    store=NamespaceFolder.beside(args.state_file) if args.state_file else None,
+                    store=_namespace_store(args.state_file, args.state_sync),
                 ),
             )
         )
@@ -456,6 +458,19 @@ def _serve(args: argparse.Namespace) -> int:
     except ServerUnavailable as exc:
         print(f"dsco-sandbox: cannot serve with {args.server}: {exc}", file=sys.stderr)
         return 2
+
+
+def _namespace_store(state_file: Path | None, sync: str) -> NamespaceStore | None:
+    """Where namespaces are kept: in the state database itself, or a folder beside a JSON state file."""
+    from .namespace_db import NamespaceDatabase
+    from .namespace_store import NamespaceFolder
+    from .statedb import is_database_path
+
+    if state_file is None:
+        return None
+    if is_database_path(state_file):
+        return NamespaceDatabase(state_file, sync=sync)
+    return NamespaceFolder.beside(state_file)
 
 
 def _is_loopback(host: str) -> bool:

@@ -55,6 +55,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.webhooks",
             "simulator.statefile",
             "simulator.namespace_store",
+            "simulator.namespace_db",
             "simulator.staterows",
             "simulator.client",
         ),
@@ -263,6 +264,7 @@ NAMESPACE_MODULES = (
     "simulator.http.namespaces",
     "simulator.http.namespace_control",
     "simulator.namespace_store",
+    "simulator.namespace_db",
 )
 
 

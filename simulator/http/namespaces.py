@@ -81,6 +81,10 @@ class Namespace:
     last_used_at: float
     app_bytes: int = 0
     """The app's own size, measured once at creation (it does not grow with use)."""
+    closed: bool = False
+    """Deleted or expired: never saved again (a late save would bring it back at the next start)."""
+    saving: threading.Lock = field(default_factory=threading.Lock)
+    """Held while it is saved or forgotten, so a save in flight cannot land after its deletion."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -191,9 +195,10 @@ class NamespaceRegistry:
             namespace = self._namespaces.pop(name, None)
         if namespace is None:
             return False
-        self._close(namespace)
-        if self.options.store is not None:
-            self.options.store.delete(name)
+        with namespace.saving:
+            self._close(namespace)
+            if self.options.store is not None:
+                self.options.store.delete(name)
         return True
 
     def sweep(self) -> list[str]:
@@ -284,6 +289,7 @@ class NamespaceRegistry:
             webhook_base_delay=self.config.webhook_base_delay,
             webhooks_loopback_only=not self.options.allow_webhook_hosts,
             loopback_only=self.config.loopback_only,
+            persona_tick=self.config.persona_tick,
         )
         app = create_app(config, sandbox=sandbox, contract=self.contract)
         # Every namespace app has the same routes (views differ, bound to their own sandbox, but
@@ -312,13 +318,17 @@ class NamespaceRegistry:
         if document["world"] != world.document:
             world = world_from_document(self.contract, document["world"], where)
         sandbox = Sandbox(world, replace(self.config.sandbox))
+        # The app first, the state second: the app attaches the parts of the state that live above
+        # the domain (the personas), and an import fills only the parts attached by then.
+        namespace = self._build(
+            record.name, sandbox, record.idle_ttl, record.token, record.created_at, record.last_used_at
+        )
         try:
             sandbox.import_state(world, document)
         except InvalidRequest as error:
+            self._close(namespace)
             raise WorldFileError("\n".join(f"{where}: {p}" for p in error.problems)) from None
-        return self._build(
-            record.name, sandbox, record.idle_ttl, record.token, record.created_at, record.last_used_at
-        )
+        return namespace
 
     def _save(self, namespace: Namespace) -> None:
         saver = namespace.app.extensions.get("dsco_after_change")
@@ -327,16 +337,18 @@ class NamespaceRegistry:
 
     @staticmethod
     def _close(namespace: Namespace) -> None:
+        """Stop what runs on its own for the namespace: its personas' ticker, its webhooks."""
+        namespace.closed = True
+        namespace.app.extensions["dsco_persona_ticker"].stop()
         dispatcher: WebhookDispatcher = namespace.app.extensions["dsco_webhooks"]
         dispatcher.close(timeout=1.0)
 
 
 def _saver(store: NamespaceStore, namespace: Namespace) -> Callable[[], None]:
-    lock = threading.Lock()
-
     def save() -> None:
-        with lock:  # export and write as one step, as the state file does
-            store.save(namespace.record())
+        with namespace.saving:  # export and write as one step, as the state file does
+            if not namespace.closed:
+                store.save(namespace.record())
 
     return save
 

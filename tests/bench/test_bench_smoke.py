@@ -153,6 +153,16 @@ def test_namespaces_bench_runs(results_dir: Path) -> None:
     assert all(value > 0 for value in document["memory_bytes_reported"].values())
 
 
+def test_namespace_persistence_bench_runs(results_dir: Path) -> None:
+    out = run_script("namespace_persistence.py", "--smoke", "--results-dir", str(results_dir))
+    assert "Namespace persistence" in out
+    figures = results(results_dir, "namespace_persistence")["creates_per_second"]
+    assert set(figures) == {"none", "json", "sqlite"}
+    assert all(
+        set(by_size) == {"0", "20"} and all(v > 0 for v in by_size.values()) for by_size in figures.values()
+    )
+
+
 def test_persistence_bench_runs(results_dir: Path) -> None:
     """Its throughput part in miniature (the kill part runs in tests/persistence, and the start-up
     part's export/import/export is what tests/persistence/test_state_processes.py checks)."""

@@ -1,5 +1,5 @@
 """``serve --state-file F`` keeps every namespace: one file each in ``F.namespaces/``, brought back
-with its data, settings, tokens and control token by a restarted server."""
+with its data, settings, tokens, control token and personas by a restarted server."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def test_namespaces_survive_a_restart_and_deleted_ones_stay_gone(tmp_path: Path)
         body = {"title": "Kept across restarts", "otherPartyTradingPartnerId": "aaa-bbb-ccc"}
         bearer = {"Authorization": f"bearer {token}"}
         assert requests.post(f"{base}/ns/kept/api/v3/conversation", json=body, headers=bearer, timeout=10).ok
+        personas = {"supplier": {"accounts": ["2000001"]}}
+        assert requests.put(f"{base}/ns/kept/_sandbox/personas", json=personas, headers=own, timeout=10).ok
         assert requests.delete(f"{base}/_sandbox/namespaces/dropped", headers=ADMIN, timeout=10).ok
     finally:
         assert first.stop() == 0
@@ -49,6 +51,8 @@ def test_namespaces_survive_a_restart_and_deleted_ones_stay_gone(tmp_path: Path)
             f"{base}/ns/kept/api/v3/conversation/list", json={}, headers=bearer, timeout=10
         )
         assert listed.status_code != 401  # the access token issued before the restart still works
+        shown = requests.get(f"{base}/ns/kept/_sandbox/personas", headers=own, timeout=10).json()
+        assert shown["active"] == {"retailer": [], "supplier": ["2000001"]}
         assert (
             requests.get(f"{base}/ns/dropped/_sandbox/health", headers=ADMIN, timeout=10).status_code == 404
         )
