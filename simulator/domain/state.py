@@ -12,12 +12,13 @@ import hashlib
 import json
 import random
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
 from .errors import InvalidRequest, Problem
-from .models import Conversation, Message
+from .models import Conversation, Message, References
+from .notifications import Notification
 from .store import MemoryStore
 from .world import World
 
@@ -48,6 +49,69 @@ def conversation_from_json(raw: Mapping[str, Any]) -> Conversation:
 
 def message_from_json(raw: Mapping[str, Any]) -> Message:
     return Message(**{name: raw[camel] for name, camel in _MESSAGE_FIELDS if camel in raw})
+
+
+def notification_to_json(notification: Notification) -> dict[str, Any]:
+    """What a saved state keeps of a notification: who it is for, when, and the message it is
+    about; its payload is made again from that message."""
+    return {
+        "id": notification.id,
+        "seq": notification.seq,
+        "accountId": notification.account_id,
+        "created": notification.created,
+        "conversationId": notification.conversation_id,
+        "messageId": notification.message_id,
+    }
+
+
+def notifications_from_json(
+    document: Mapping[str, Any],
+    store: MemoryStore,
+    payload: Callable[[Message, References], Callable[[], dict[str, Any]]],
+) -> list[Notification]:
+    """The document's notifications, checked against the messages of ``store``: each about a
+    message of the state, for that message's recipient, with an id and a sequence number of its own.
+    ``payload`` makes a notification's payload from its message and the reference ids shown."""
+    found: list[Notification] = []
+    problems: list[Problem] = []
+    ids: set[str] = set()
+    seqs: set[int] = set()
+    for i, raw in enumerate(document.get("notifications", [])):
+        where = f"notifications[{i}]"
+        message = store.message(raw["messageId"])
+        if raw["id"] in ids:
+            problems.append(Problem(f"{where}.id", f"{raw['id']!r} appears more than once"))
+        elif raw["seq"] in seqs:
+            problems.append(Problem(f"{where}.seq", f"{raw['seq']} appears more than once"))
+        elif message is None:
+            problems.append(Problem(f"{where}.messageId", f"no message {raw['messageId']!r}"))
+        elif message.conversation_id != raw["conversationId"]:
+            problems.append(
+                Problem(f"{where}.conversationId", f"{message.id!r} is in {message.conversation_id!r}")
+            )
+        elif message.recipient_id != raw["accountId"]:
+            problems.append(
+                Problem(f"{where}.accountId", f"must be {message.recipient_id!r}, the message's recipient")
+            )
+        else:
+            references = store.references_at(message.conversation_id, message.seq)
+            found.append(
+                Notification(
+                    raw["id"],
+                    raw["seq"],
+                    raw["accountId"],
+                    raw["created"],
+                    payload(message, references),
+                    message.conversation_id,
+                    message.id,
+                )
+            )
+        ids.add(raw["id"])
+        seqs.add(raw["seq"])
+    if problems:
+        raise InvalidRequest(*problems, code="invalid_state")
+    found.sort(key=lambda n: n.seq)
+    return found
 
 
 def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
