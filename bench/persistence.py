@@ -388,6 +388,7 @@ def startup(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     connection.execute("BEGIN")
     connection.execute("DELETE FROM conversations")
     connection.execute("DELETE FROM messages")
+    connection.execute("DELETE FROM notifications")  # the template's is about a message gone now
     batch = 100_000
     for first in range(0, args.messages, batch):
         conversations, messages = records(template, min(batch, args.messages - first), first, REPLY)

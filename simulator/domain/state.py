@@ -131,9 +131,10 @@ def build_store(
     store = MemoryStore()
     problems: list[Problem] = []
     references: set[tuple[str, str, str]] = set()
+    parties: dict[str, tuple[str, str]] = {}
     for i, conversation in enumerate(conversations):
         where = f"conversations[{i}]"
-        if store.conversation(conversation.id) is not None:
+        if conversation.id in parties:
             problems.append(Problem(f"{where}.id", f"{conversation.id!r} appears more than once"))
             continue
         for role, account_id in (
@@ -156,28 +157,39 @@ def build_store(
                     )
                 references.add((role, owner, ref))
         store.add_conversation(conversation)
-    for i, message in enumerate(messages):  # the hot loop of a start with many messages
-        parent = store.conversation(message.conversation_id)
-        sender, recipient = message.sender_id, message.recipient_id
-        if (
-            parent is not None
-            and store.message(message.id) is None
-            and (
-                (sender == parent.retailer_id and recipient == parent.supplier_id)
-                or (sender == parent.supplier_id and recipient == parent.retailer_id)
-            )
+        parties[conversation.id] = (conversation.retailer_id, conversation.supplier_id)
+    # The hot loop of a start with many messages: plain dict and tuple operations only, then one
+    # bulk load (``MemoryStore.add_messages``); ids seen twice are looked for only if there are any.
+    accepted: list[Message] = []
+    rejected: list[int] = []  # their positions, to name the others by theirs
+    keep, party_of = accepted.append, parties.get
+    for i, message in enumerate(messages):
+        pair = party_of(message.conversation_id)
+        if pair is not None and (
+            pair == (message.sender_id, message.recipient_id)
+            or pair == (message.recipient_id, message.sender_id)
         ):
-            store.add_message(message)
+            keep(message)
             continue
+        rejected.append(i)
         where = f"messages[{i}]"
-        if store.message(message.id) is not None:
-            problems.append(Problem(f"{where}.id", f"{message.id!r} appears more than once"))
-        elif parent is None:
+        if pair is None:
             problems.append(
                 Problem(f"{where}.conversationId", f"no conversation {message.conversation_id!r}")
             )
         else:
             problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
+    if len({m.id for m in accepted}) != len(accepted):
+        seen: set[str] = set()
+        for j, message in enumerate(accepted):
+            if message.id in seen:
+                i = j  # its position among all the messages, rejected ones included
+                for skipped in rejected:
+                    i += skipped <= i
+                problems.append(Problem(f"messages[{i}].id", f"{message.id!r} appears more than once"))
+            seen.add(message.id)
+    if not problems:
+        store.add_messages(accepted)
     if problems:
         raise InvalidRequest(*problems, code="invalid_state")
     return store

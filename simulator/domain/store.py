@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from .models import Conversation, Message, References, Role
@@ -219,6 +220,51 @@ class MemoryStore:
         self._seq = max(self._seq, message.seq)
         if self.observer is not None:
             self.observer.message_written(message)
+
+    def add_messages(self, messages: list[Message]) -> None:
+        """:meth:`add_message` for many at once: a start from a saved state, with 10^6 of them.
+
+        The one place the store is filled in bulk. The same indexes come out, built in a few
+        passes instead of three sorted inserts per message: the entries of each index are gathered
+        in plain lists, then each list is sorted once (already in order as saved, so the sort only
+        checks it) and split into keys and ids. The observer is told as by :meth:`add_message`.
+        """
+        if not messages:
+            return
+        by_id = self._messages
+        by_id.update(zip(map(attrgetter("id"), messages), messages, strict=True))
+        gathered: dict[str, list[tuple[_Key, str]]] = {}
+        by_conversation: dict[str, list[tuple[_Key, str]]] = {}
+        get, get_conversation = gathered.get, by_conversation.get
+        for m in messages:
+            entry = ((m.create_time, m.seq), m.id)
+            found = get(m.sender_id)
+            if found is None:
+                found = gathered[m.sender_id] = []
+            found.append(entry)
+            found = get(m.recipient_id)
+            if found is None:
+                found = gathered[m.recipient_id] = []
+            found.append(entry)
+            found = get_conversation(m.conversation_id)
+            if found is None:
+                found = by_conversation[m.conversation_id] = []
+            found.append(entry)
+        for indexes, groups in (
+            (self._messages_by_account, gathered),
+            (self._messages_by_conversation, by_conversation),
+        ):
+            for name, entries in groups.items():
+                index = _index(indexes, name)
+                if index.keys:
+                    entries += zip(index.keys, index.ids, strict=True)
+                entries.sort()
+                index.keys = [key for key, _ in entries]
+                index.ids = [item for _, item in entries]
+        self._seq = max(self._seq, max(m.seq for m in messages))
+        if self.observer is not None:
+            for message in messages:
+                self.observer.message_written(message)
 
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
