@@ -159,17 +159,22 @@ def build_store(
         store.add_conversation(conversation)
         parties[conversation.id] = (conversation.retailer_id, conversation.supplier_id)
     # The hot loop of a start with many messages: plain dict and tuple operations only, then one
-    # bulk load (``MemoryStore.add_messages``); ids seen twice are looked for only if there are any.
+    # bulk load (``MemoryStore.add_messages``); ids seen twice are looked for only if the count is short.
     accepted: list[Message] = []
     rejected: list[int] = []  # their positions, to name the others by theirs
     keep, party_of = accepted.append, parties.get
+    # Saved messages come conversation by conversation: a message between the same two accounts
+    # in the same conversation as the one before it passes without a look-up.
+    last: tuple[str, str, str] = ("", "", "")
     for i, message in enumerate(messages):
-        pair = party_of(message.conversation_id)
-        if pair is not None and (
-            pair == (message.sender_id, message.recipient_id)
-            or pair == (message.recipient_id, message.sender_id)
-        ):
+        conversation_id, sender, recipient = message.conversation_id, message.sender_id, message.recipient_id
+        if conversation_id == last[0] and sender == last[1] and recipient == last[2]:
             keep(message)
+            continue
+        pair = party_of(conversation_id)
+        if pair is not None and (pair == (sender, recipient) or pair == (recipient, sender)):
+            keep(message)
+            last = (conversation_id, sender, recipient)
             continue
         rejected.append(i)
         where = f"messages[{i}]"
@@ -179,7 +184,8 @@ def build_store(
             )
         else:
             problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
-    if len({m.id for m in accepted}) != len(accepted):
+    store.add_messages(accepted)  # a fresh store, thrown away if there are problems
+    if store.counts()[1] != len(accepted):  # fewer kept than given: an id came twice
         seen: set[str] = set()
         for j, message in enumerate(accepted):
             if message.id in seen:
@@ -188,8 +194,6 @@ def build_store(
                     i += skipped <= i
                 problems.append(Problem(f"messages[{i}].id", f"{message.id!r} appears more than once"))
             seen.add(message.id)
-    if not problems:
-        store.add_messages(accepted)
     if problems:
         raise InvalidRequest(*problems, code="invalid_state")
     return store
