@@ -298,7 +298,7 @@ class WebhookDispatcher:
             if job is None:
                 return
             if self._closed.is_set():
-                self._finish(job)
+                self._drop(job)
                 continue
             try:
                 self._attempt(job)
@@ -335,7 +335,8 @@ class WebhookDispatcher:
             return
         with self._lock:
             if self._closed.is_set():
-                self._dropped.append(job)
+                if job in self._in_flight:
+                    self._dropped.append(job)
                 self._in_flight.discard(job)
                 self._idle.notify_all()
                 return
@@ -359,12 +360,20 @@ class WebhookDispatcher:
                 self._backoffs.discard(threading.current_thread())
                 closed = self._closed.is_set()
             if closed:
-                self._finish(job)
+                self._drop(job)
             else:
                 self._ready.put(job)
 
     def _finish(self, job: _Job) -> None:
         with self._idle:
+            self._in_flight.discard(job)
+            self._idle.notify_all()
+
+    def _drop(self, job: _Job) -> None:
+        """Finish a job the close stopped: still pending, so :meth:`pending` keeps listing it."""
+        with self._idle:
+            if not job.settled and job in self._in_flight:
+                self._dropped.append(job)
             self._in_flight.discard(job)
             self._idle.notify_all()
 
