@@ -118,7 +118,8 @@ def state_of(megabytes: float, template: dict[str, Any]) -> dict[str, Any]:
     one = len(json.dumps(records(template, PER_CONVERSATION)[1])) / PER_CONVERSATION  # bytes per message
     count = max(PER_CONVERSATION, int(megabytes * 1e6 / one) // PER_CONVERSATION * PER_CONVERSATION)
     conversations, messages = records(template, count)
-    return {**template, "conversations": conversations, "messages": messages}
+    # The template's one notification is about a message these replace.
+    return {**template, "conversations": conversations, "messages": messages, "notifications": []}
 
 
 # --- throughput ---------------------------------------------------------------------------------
@@ -388,6 +389,7 @@ def startup(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     connection.execute("BEGIN")
     connection.execute("DELETE FROM conversations")
     connection.execute("DELETE FROM messages")
+    connection.execute("DELETE FROM notifications")  # the template's is about a message gone now
     batch = 100_000
     for first in range(0, args.messages, batch):
         conversations, messages = records(template, min(batch, args.messages - first), first, REPLY)

@@ -10,9 +10,12 @@ every commit) closes that window too.
 
 What is kept is the state document (``domain/state.py``) in two shapes:
 
-* the record collections (conversations, messages, tokens) as one row per record, written as the
-  store reports them (:class:`~simulator.domain.store.StoreObserver`), so a call costs the records
-  it touched, whatever the size of the state;
+* the record collections (conversations, messages, tokens, notifications) as one row per record,
+  written as the store and the notification center report them
+  (:class:`~simulator.domain.store.StoreObserver`, ``NotificationObserver``), so a call costs the
+  records it touched, whatever the size of the state. Notifications are a collection rather than
+  a section because they grow with every message (up to 1000 per account): as one section they
+  would be rewritten whole on each write;
 * every other section of the document as ``name -> JSON`` rows (an object section one row per
   member), rewritten only when its value changed. A section added to the state document later is
   kept without any change here.
@@ -43,8 +46,9 @@ from .domain.auth import IssuedToken, token_to_json
 from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
+from .domain.notifications import Notification
 from .domain.sandbox import COLLECTIONS, Sandbox
-from .domain.state import build_store
+from .domain.state import build_store, notification_to_json
 from .domain.views import encode_json
 from .domain.world import World
 from .staterows import CONVERSATIONS, MESSAGES
@@ -59,6 +63,9 @@ _SCHEMA = """
 CREATE TABLE sections (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
+_NOTIFICATIONS = "CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, body TEXT NOT NULL)"
+"""Created in a database made before notifications were kept, too (the schema version is unchanged:
+an older dsco-sandbox reading the file simply leaves the table alone)."""
 _DEPTH = 3
 """Object values are split into one row per member down to this depth: ``random`` > ``ids`` >
 ``position`` is one row, so a write that moved the id generator rewrites a number."""
@@ -142,12 +149,14 @@ class StateDatabase:
                     )
                 tables = ";".join(table.create for table in (CONVERSATIONS, MESSAGES))
                 connection.executescript(
-                    f"BEGIN IMMEDIATE;{_SCHEMA}{tables};PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                    f"BEGIN IMMEDIATE;{_SCHEMA}{tables};{_NOTIFICATIONS};"
+                    f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
                 )
             else:  # prove at start that changes can be written, not at the first client's call
                 connection.execute("BEGIN IMMEDIATE")
                 for table in (CONVERSATIONS, MESSAGES):
                     table.add_missing_columns(connection, where)
+                connection.execute(_NOTIFICATIONS)
                 connection.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise StateDatabaseError(_explain(where, error)) from None
@@ -180,6 +189,8 @@ class StateDatabase:
                 place[last] = json.loads(value)
             cursor = db.execute("SELECT body FROM tokens ORDER BY rowid")
             document["tokens"] = [json.loads(body) for (body,) in cursor]
+            cursor = db.execute("SELECT body FROM notifications ORDER BY rowid")
+            document["notifications"] = [json.loads(body) for (body,) in cursor]
         except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as error:
             raise StateDatabaseError(f"{self.path}: cannot read the saved state ({error})") from None
         return document
@@ -217,6 +228,9 @@ class Persistence:
         self._store: object = None
         self._tokens: dict[str, IssuedToken] | None = None
         self._tokens_known = 0
+        self._notifications_added: dict[str, Notification] = {}
+        self._notifications_dropped: set[str] = set()
+        self._notifications_cleared = False
 
     # --- the store's observer ----------------------------------------------------------------
     def conversation_written(self, conversation: Conversation) -> None:
@@ -229,6 +243,39 @@ class Persistence:
         self._cleared = True
         self._conversations.clear()
         self._messages.clear()
+
+    # --- the notification center's observer ---------------------------------------------------
+    def notification_added(self, notification: Notification) -> None:
+        self._notifications_added[notification.id] = notification
+
+    def notification_dropped(self, notification: Notification) -> None:
+        if self._notifications_added.pop(notification.id, None) is None:
+            self._notifications_dropped.add(notification.id)
+
+    def notifications_cleared(self) -> None:
+        self._notifications_cleared = True
+        self._notifications_added.clear()
+        self._notifications_dropped.clear()
+
+    def _notification_statements(self, everything: bool) -> list[tuple[str, Any]]:
+        statements: list[tuple[str, Any]] = []
+        if everything or self._notifications_cleared:
+            statements.append(("DELETE FROM notifications", ()))
+        if self._notifications_dropped:
+            gone = [(i,) for i in self._notifications_dropped]
+            statements.append(("DELETE FROM notifications WHERE id = ?", gone))
+        added = self.sandbox.notifications.all() if everything else list(self._notifications_added.values())
+        if added:
+            rows = [(n.id, _dumps(notification_to_json(n))) for n in added]
+            statements.append((_UPSERT_NOTIFICATION, rows))
+        return statements
+
+    def _follow_notifications(self) -> None:
+        """Listen to the sandbox's notification center from now on, with nothing collected yet."""
+        self.sandbox.notifications.observer = self
+        self._notifications_added = {}
+        self._notifications_dropped = set()
+        self._notifications_cleared = False
 
     # --- saving ------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -256,6 +303,7 @@ class Persistence:
             conversations, messages = self._conversations, self._messages
         statements += _upserts(conversations.values(), messages.values())
         statements += self._token_statements()
+        statements += self._notification_statements(everything=store is not self._store)
         sections, gone = self._changed_sections()
         if sections:  # one statement for them all: each call into sqlite3 has its own cost
             rows = [(_dumps(path), _dumps(value)) for path, value in sections.items()]
@@ -285,6 +333,7 @@ class Persistence:
                 store.observer = self
         self._tokens = sandbox.auth.issued
         self._tokens_known = len(self._tokens)
+        self._follow_notifications()
 
     def _token_statements(self) -> list[tuple[str, Any]]:
         issued = self.sandbox.auth.issued
@@ -348,11 +397,15 @@ class Persistence:
         self._conversations, self._messages, self._cleared = {}, {}, False
         self._tokens = sandbox.auth.issued
         self._tokens_known = len(self._tokens)
+        self._follow_notifications()
 
 
 _MISSING = object()
 _UPSERT_SECTION = (
     "INSERT INTO sections(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value"
+)
+_UPSERT_NOTIFICATION = (
+    "INSERT INTO notifications(id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body=excluded.body"
 )
 _UPSERT_TOKEN = (
     "INSERT INTO tokens(token, body) VALUES (?, ?) ON CONFLICT(token) DO UPDATE SET body=excluded.body"

@@ -63,29 +63,32 @@ class RecordTable(Generic[_Record]):
         return map(self._maker(), connection.execute(self.select))
 
     def _maker(self) -> Callable[[tuple[Any, ...]], _Record]:
-        """Row to record; the common case (one boolean, no objects: a message) without a loop."""
-        kind, objects, booleans = self.kind, self._objects, self._booleans
-        if not objects and not booleans:
-            return lambda row: kind(*row)
-        if not objects and len(booleans) == 1:
-            at: int = booleans[0]
+        """Row to record, the hot path of a start (10^6 messages make 10^6 records).
 
-            def with_boolean(row: tuple[Any, ...]) -> _Record:
-                values: tuple[Any, ...] = (*row[:at], row[at] == 1, *row[at + 1 :])
-                return kind(*values)
-
-            return with_boolean
-        loads = json.loads
-
-        def make(row: tuple[Any, ...]) -> _Record:
-            values = list(row)
-            for i in objects:
-                values[i] = loads(values[i])
-            for i in booleans:
-                values[i] = values[i] == 1
-            return kind(*values)
-
-        return make
+        The record's own ``__init__`` is skipped: a frozen dataclass sets each field through
+        ``object.__setattr__``, which costs more than twice what setting the slots directly does
+        (measured on 10^5 messages: 2.0 s against 0.8 s). So the function made here, once per
+        table and from the dataclass's fields (the one definition of a record), takes a new object
+        and sets each slot from its column, turning the 0/1 of a boolean column into a bool and
+        parsing an object column's JSON. The records have no ``__post_init__`` to miss, which
+        :func:`_settable` checks.
+        """
+        kind = _settable(self.kind)
+        values = []
+        for i in range(len(self.fields)):
+            value = f"row[{i}]"
+            if i in self._objects:
+                value = f"loads({value})"
+            elif i in self._booleans:
+                value = f"{value} == 1"
+            values.append(f"    set_{i}(record, {value})\n")
+        source = "def make(row):\n    record = new(kind)\n" + "".join(values) + "    return record\n"
+        scope: dict[str, Any] = {"new": object.__new__, "kind": kind, "loads": json.loads}
+        for i, field in enumerate(self.fields):
+            scope[f"set_{i}"] = getattr(kind, field.name).__set__
+        exec(source, scope)  # code made here from the record's own field names
+        maker: Callable[[tuple[Any, ...]], _Record] = scope["make"]
+        return maker
 
     def add_missing_columns(self, connection: sqlite3.Connection, where: str) -> None:
         """Give an older database the columns of fields added to the record since it was made."""
@@ -102,6 +105,13 @@ class RecordTable(Generic[_Record]):
                 "NULL" if default is None else repr(int(default) if isinstance(default, bool) else default)
             )
             connection.execute(f"ALTER TABLE {self.name} ADD COLUMN {field.name} DEFAULT {literal}")
+
+
+def _settable(kind: type[_Record]) -> type[_Record]:
+    """``kind``, if its records can be made by setting their slots (see ``RecordTable._maker``)."""
+    if not hasattr(kind, "__slots__") or hasattr(kind, "__post_init__"):
+        raise TypeError(f"{kind.__name__} must be a slotted dataclass without __post_init__")
+    return kind
 
 
 def _is_object(field: Field[Any]) -> bool:

@@ -42,7 +42,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Delivery", "WebhookDispatcher", "is_loopback_host", "is_loopback_url", "sign", "verify"]
+__all__ = [
+    "Delivery",
+    "PendingDelivery",
+    "WebhookDispatcher",
+    "is_loopback_host",
+    "is_loopback_url",
+    "sign",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,19 @@ class Delivery:
     error: str | None
     delivered: bool
     final: bool
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery not yet made nor given up: what a saved state keeps of it, so that a restarted
+    sandbox sends it again (:meth:`WebhookDispatcher.resume`). ``body`` is the exact text signed;
+    ``attempt`` the number of the next attempt."""
+
+    delivery_id: str
+    url: str
+    body: str
+    signature: str
+    attempt: int
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -128,6 +149,8 @@ class _Job:
     signature: str
     delivery_id: str
     attempt: int = 1
+    settled: bool = False
+    """Its final attempt is made: no longer pending, even while its report is being made."""
 
 
 class WebhookDispatcher:
@@ -169,6 +192,8 @@ class WebhookDispatcher:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight: set[_Job] = set()
+        self._dropped: list[_Job] = []
+        """Deliveries still pending when closed: a state saved after the close keeps them."""
         self._senders: list[threading.Thread] = []
         self._backoffs: set[threading.Thread] = set()
 
@@ -181,15 +206,39 @@ class WebhookDispatcher:
         that is not JSON fails loudly where it was made rather than as a journal entry later; the
         body is fixed now, so later changes to ``payload`` cannot alter what is sent or signed.
         """
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
-            raise ValueError(f"webhook URL must be an absolute http:// or https:// URL: {url!r}")
-        if not delivery_id or not delivery_id.isascii() or not delivery_id.isprintable():
-            raise ValueError(
-                f"delivery_id must be non-empty printable ASCII (it is a header): {delivery_id!r}"
-            )
+        _check(url, delivery_id)
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        job = _Job(url=url, body=body, signature=sign(secret, body), delivery_id=delivery_id)
+        self._enqueue(_Job(url=url, body=body, signature=sign(secret, body), delivery_id=delivery_id))
+
+    def resume(self, pending: PendingDelivery) -> None:
+        """Queue again a delivery a saved state kept (see :meth:`pending`), as it was signed, at the
+        attempt it had reached: a restart does not lose a notification on its way."""
+        self.check(pending)
+        body = pending.body.encode("utf-8")
+        self._enqueue(_Job(pending.url, body, pending.signature, pending.delivery_id, pending.attempt))
+
+    @staticmethod
+    def check(pending: PendingDelivery) -> None:
+        """Raise ValueError unless :meth:`resume` can send ``pending``."""
+        _check(pending.url, pending.delivery_id)
+        if pending.attempt < 1:
+            raise ValueError(f"attempt must be at least 1: {pending.attempt!r}")
+
+    def pending(self) -> list[PendingDelivery]:
+        """The deliveries not yet made nor given up (dropped by :meth:`close` included), by id."""
+        with self._lock:
+            jobs = [job for job in (*self._in_flight, *self._dropped) if not job.settled]
+        return sorted(
+            (
+                PendingDelivery(
+                    job.delivery_id, job.url, job.body.decode("utf-8"), job.signature, job.attempt
+                )
+                for job in jobs
+            ),
+            key=lambda p: p.delivery_id,
+        )
+
+    def _enqueue(self, job: _Job) -> None:
         with self._lock:
             if self._closed.is_set():
                 raise RuntimeError("the webhook dispatcher is closed")
@@ -225,6 +274,7 @@ class WebhookDispatcher:
         for thread in backoffs:
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._idle:
+            self._dropped += [job for job in self._in_flight if not job.settled]
             self._in_flight.clear()
             self._idle.notify_all()
 
@@ -248,7 +298,7 @@ class WebhookDispatcher:
             if job is None:
                 return
             if self._closed.is_set():
-                self._finish(job)
+                self._drop(job)
                 continue
             try:
                 self._attempt(job)
@@ -270,6 +320,11 @@ class WebhookDispatcher:
             delivered=delivered,
             final=final,
         )
+        delay = min(self._max_delay, self._base_delay * 2 ** (job.attempt - 1))
+        # Before the report: a state saved from it (see :meth:`pending`) holds what comes next.
+        job.settled = final
+        if not final:
+            job.attempt += 1
         if self._on_attempt is not None:
             try:
                 self._on_attempt(report)
@@ -278,10 +333,10 @@ class WebhookDispatcher:
         if final:
             self._finish(job)
             return
-        delay = min(self._max_delay, self._base_delay * 2 ** (job.attempt - 1))
-        job.attempt += 1
         with self._lock:
             if self._closed.is_set():
+                if job in self._in_flight:
+                    self._dropped.append(job)
                 self._in_flight.discard(job)
                 self._idle.notify_all()
                 return
@@ -305,12 +360,20 @@ class WebhookDispatcher:
                 self._backoffs.discard(threading.current_thread())
                 closed = self._closed.is_set()
             if closed:
-                self._finish(job)
+                self._drop(job)
             else:
                 self._ready.put(job)
 
     def _finish(self, job: _Job) -> None:
         with self._idle:
+            self._in_flight.discard(job)
+            self._idle.notify_all()
+
+    def _drop(self, job: _Job) -> None:
+        """Finish a job the close stopped: still pending, so :meth:`pending` keeps listing it."""
+        with self._idle:
+            if not job.settled and job in self._in_flight:
+                self._dropped.append(job)
             self._in_flight.discard(job)
             self._idle.notify_all()
 
@@ -346,6 +409,14 @@ class WebhookDispatcher:
         if 200 <= status < 300:
             return status, None
         return status, f"HTTP {status}"
+
+
+def _check(url: str, delivery_id: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
+        raise ValueError(f"webhook URL must be an absolute http:// or https:// URL: {url!r}")
+    if not delivery_id or not delivery_id.isascii() or not delivery_id.isprintable():
+        raise ValueError(f"delivery_id must be non-empty printable ASCII (it is a header): {delivery_id!r}")
 
 
 def is_loopback_host(host: str) -> bool:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any, Protocol
 
 from .auth import Authenticator, IssuedToken
@@ -20,7 +21,7 @@ from .config import SandboxConfig
 from .errors import InvalidRequest, Problem
 from .faults import FaultDecision, FaultPlan, rule_from_json
 from .journal import Journal
-from .models import Account, Conversation, Message, uuid4_text
+from .models import Account, Conversation, Message, References, uuid4_text
 from .notifications import NotificationCenter
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
@@ -34,6 +35,8 @@ from .state import (
     generator_to_json,
     generators_from_json,
     message_to_json,
+    notification_to_json,
+    notifications_from_json,
     rebuild_store,
 )
 from .store import MemoryStore, Store
@@ -50,7 +53,7 @@ OPERATIONS = (
 LIST_OPERATIONS = ("getConversations", "getConversationMessages")
 """The operations that answer pages and continue a scroll from a scrollId."""
 WRITES = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
-COLLECTIONS = ("conversations", "messages", "tokens")
+COLLECTIONS = ("conversations", "messages", "tokens", "notifications")
 """The state document's big sections: lists of records. Every other section is small."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
@@ -243,21 +246,12 @@ class Sandbox:
         """Tell the recipient about a new message, unless it is part of a test conversation."""
         if message.is_test:
             return
-        world = self.world
-
-        def payload() -> dict[str, Any]:
-            return {
-                "event": "conversation.message.created",
-                "dscoConversationId": conversation.id,
-                "dscoMessageId": message.id,
-                "message": message_view(world, message, conversation.references, message.recipient_id),
-            }
-
         notification = self.notifications.publish(
             uuid4_text(self._notification_ids.getrandbits(128)),
             message.recipient_id,
             message.create_time,
-            payload,
+            _payload(self.world, message, conversation.references),
+            (conversation.id, message.id),
         )
         self.journal.record(
             "notification",
@@ -352,6 +346,7 @@ class Sandbox:
                 "clock": self.clock_state(),
                 "config": self.config_json(),
                 "random": {name: self._generator_json(name, rng) for name, rng in self._generators.items()},
+                "notificationSequence": self.notifications.seq,
                 **{
                     name: part
                     for name, extension in self.extensions.items()
@@ -367,6 +362,7 @@ class Sandbox:
                 document["conversations"] = conversations
                 document["messages"] = messages
                 document["tokens"] = self.auth.export()
+                document["notifications"] = [notification_to_json(n) for n in self.notifications.all()]
             return document
 
     def export_state_text(self, batch: int = 1000) -> Iterator[str]:
@@ -380,6 +376,7 @@ class Sandbox:
             conversations = list(self.store.all_conversations())
             messages = list(self.store.all_messages())
             tokens = self.auth.export()
+            notifications = self.notifications.all()
         last = [conversations[-1].seq] if conversations else []
         head["sequence"] = max(last + ([messages[-1].seq] if messages else []) + [0])
         yield encode_json(head)[:-1]
@@ -387,6 +384,7 @@ class Sandbox:
             ("conversations", conversations, conversation_to_json),
             ("messages", messages, message_to_json),
             ("tokens", tokens, _same),
+            ("notifications", notifications, notification_to_json),
         )
         for name, items, to_json in sections:
             yield f',"{name}":['
@@ -422,6 +420,7 @@ class Sandbox:
         if instant is None:
             raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
         generators = generators_from_json(document, config.seed)
+        notifications = notifications_from_json(document, store, partial(_payload, world))
         appliers = [
             extension.prepare_import(document.get(name), world) for name, extension in self.extensions.items()
         ]
@@ -431,7 +430,8 @@ class Sandbox:
             self.rate_limiter.clear()
             self.journal.resize(self.config.journal_size)
             self.journal.clear()
-            self.notifications.clear()
+            last = max([document.get("notificationSequence", 0), *(n.seq for n in notifications)])
+            self.notifications.restore(notifications, last)
             self._generators = generators
             self.faults = FaultPlan(generators["faults"])
             for operation, rule in rules.items():
@@ -446,3 +446,18 @@ class Sandbox:
 
 def _same(item: Any) -> Any:
     return item
+
+
+def _payload(world: World, message: Message, references: References) -> Callable[[], dict[str, Any]]:
+    """What a notification about ``message`` says (with its conversation's reference ids as they
+    were then), made when first read: most notifications never are."""
+
+    def payload() -> dict[str, Any]:
+        return {
+            "event": "conversation.message.created",
+            "dscoConversationId": message.conversation_id,
+            "dscoMessageId": message.id,
+            "message": message_view(world, message, references, message.recipient_id),
+        }
+
+    return payload

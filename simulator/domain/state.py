@@ -12,12 +12,13 @@ import hashlib
 import json
 import random
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
 from .errors import InvalidRequest, Problem
-from .models import Conversation, Message
+from .models import Conversation, Message, References
+from .notifications import Notification
 from .store import MemoryStore
 from .world import World
 
@@ -50,6 +51,69 @@ def message_from_json(raw: Mapping[str, Any]) -> Message:
     return Message(**{name: raw[camel] for name, camel in _MESSAGE_FIELDS if camel in raw})
 
 
+def notification_to_json(notification: Notification) -> dict[str, Any]:
+    """What a saved state keeps of a notification: who it is for, when, and the message it is
+    about; its payload is made again from that message."""
+    return {
+        "id": notification.id,
+        "seq": notification.seq,
+        "accountId": notification.account_id,
+        "created": notification.created,
+        "conversationId": notification.conversation_id,
+        "messageId": notification.message_id,
+    }
+
+
+def notifications_from_json(
+    document: Mapping[str, Any],
+    store: MemoryStore,
+    payload: Callable[[Message, References], Callable[[], dict[str, Any]]],
+) -> list[Notification]:
+    """The document's notifications, checked against the messages of ``store``: each about a
+    message of the state, for that message's recipient, with an id and a sequence number of its own.
+    ``payload`` makes a notification's payload from its message and the reference ids shown."""
+    found: list[Notification] = []
+    problems: list[Problem] = []
+    ids: set[str] = set()
+    seqs: set[int] = set()
+    for i, raw in enumerate(document.get("notifications", [])):
+        where = f"notifications[{i}]"
+        message = store.message(raw["messageId"])
+        if raw["id"] in ids:
+            problems.append(Problem(f"{where}.id", f"{raw['id']!r} appears more than once"))
+        elif raw["seq"] in seqs:
+            problems.append(Problem(f"{where}.seq", f"{raw['seq']} appears more than once"))
+        elif message is None:
+            problems.append(Problem(f"{where}.messageId", f"no message {raw['messageId']!r}"))
+        elif message.conversation_id != raw["conversationId"]:
+            problems.append(
+                Problem(f"{where}.conversationId", f"{message.id!r} is in {message.conversation_id!r}")
+            )
+        elif message.recipient_id != raw["accountId"]:
+            problems.append(
+                Problem(f"{where}.accountId", f"must be {message.recipient_id!r}, the message's recipient")
+            )
+        else:
+            references = store.references_at(message.conversation_id, message.seq)
+            found.append(
+                Notification(
+                    raw["id"],
+                    raw["seq"],
+                    raw["accountId"],
+                    raw["created"],
+                    payload(message, references),
+                    message.conversation_id,
+                    message.id,
+                )
+            )
+        ids.add(raw["id"])
+        seqs.add(raw["seq"])
+    if problems:
+        raise InvalidRequest(*problems, code="invalid_state")
+    found.sort(key=lambda n: n.seq)
+    return found
+
+
 def rebuild_store(world: World, document: Mapping[str, Any]) -> MemoryStore:
     """A fresh store holding the document's conversations and messages, after checking that they
     fit the world and each other (ids unique, parties real, messages in existing conversations)."""
@@ -67,9 +131,10 @@ def build_store(
     store = MemoryStore()
     problems: list[Problem] = []
     references: set[tuple[str, str, str]] = set()
+    parties: dict[str, tuple[str, str]] = {}
     for i, conversation in enumerate(conversations):
         where = f"conversations[{i}]"
-        if store.conversation(conversation.id) is not None:
+        if conversation.id in parties:
             problems.append(Problem(f"{where}.id", f"{conversation.id!r} appears more than once"))
             continue
         for role, account_id in (
@@ -92,28 +157,43 @@ def build_store(
                     )
                 references.add((role, owner, ref))
         store.add_conversation(conversation)
-    for i, message in enumerate(messages):  # the hot loop of a start with many messages
-        parent = store.conversation(message.conversation_id)
-        sender, recipient = message.sender_id, message.recipient_id
-        if (
-            parent is not None
-            and store.message(message.id) is None
-            and (
-                (sender == parent.retailer_id and recipient == parent.supplier_id)
-                or (sender == parent.supplier_id and recipient == parent.retailer_id)
-            )
-        ):
-            store.add_message(message)
+        parties[conversation.id] = (conversation.retailer_id, conversation.supplier_id)
+    # The hot loop of a start with many messages: plain dict and tuple operations only, then one
+    # bulk load (``MemoryStore.add_messages``); ids seen twice are looked for only if the count is short.
+    accepted: list[Message] = []
+    rejected: list[int] = []  # their positions, to name the others by theirs
+    keep, party_of = accepted.append, parties.get
+    # Saved messages come conversation by conversation: a message between the same two accounts
+    # in the same conversation as the one before it passes without a look-up.
+    last: tuple[str, str, str] = ("", "", "")
+    for i, message in enumerate(messages):
+        conversation_id, sender, recipient = message.conversation_id, message.sender_id, message.recipient_id
+        if conversation_id == last[0] and sender == last[1] and recipient == last[2]:
+            keep(message)
             continue
+        pair = party_of(conversation_id)
+        if pair is not None and (pair == (sender, recipient) or pair == (recipient, sender)):
+            keep(message)
+            last = (conversation_id, sender, recipient)
+            continue
+        rejected.append(i)
         where = f"messages[{i}]"
-        if store.message(message.id) is not None:
-            problems.append(Problem(f"{where}.id", f"{message.id!r} appears more than once"))
-        elif parent is None:
+        if pair is None:
             problems.append(
                 Problem(f"{where}.conversationId", f"no conversation {message.conversation_id!r}")
             )
         else:
             problems.append(Problem(where, "sender and recipient must be the conversation's two parties"))
+    store.add_messages(accepted)  # a fresh store, thrown away if there are problems
+    if store.counts()[1] != len(accepted):  # fewer kept than given: an id came twice
+        seen: set[str] = set()
+        for j, message in enumerate(accepted):
+            if message.id in seen:
+                i = j  # its position among all the messages, rejected ones included
+                for skipped in rejected:
+                    i += skipped <= i
+                problems.append(Problem(f"messages[{i}].id", f"{message.id!r} appears more than once"))
+            seen.add(message.id)
     if problems:
         raise InvalidRequest(*problems, code="invalid_state")
     return store

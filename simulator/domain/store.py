@@ -13,9 +13,10 @@ messages of each conversation.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from operator import attrgetter
+from typing import Any, Protocol
 
 from .models import Conversation, Message, References, Role
 
@@ -220,6 +221,66 @@ class MemoryStore:
         if self.observer is not None:
             self.observer.message_written(message)
 
+    def add_messages(self, messages: list[Message]) -> None:
+        """:meth:`add_message` for many at once: a start from a saved state, with 10^6 of them.
+
+        The one place the store is filled in bulk. The same indexes come out, built in a few
+        passes instead of three sorted inserts per message: each index's keys and ids are gathered
+        in plain lists (saved messages come conversation by conversation, so the lists of the
+        conversation, sender and recipient are looked up again only when those change), then each
+        list is sorted only if it is out of order, which for a saved state it is not.
+        """
+        if not messages:
+            return
+        self._messages.update(zip(map(attrgetter("id"), messages), messages, strict=True))
+        by_account: dict[str, tuple[list[_Key], list[str]]] = {}
+        by_conversation: dict[str, tuple[list[_Key], list[str]]] = {}
+
+        def gathered(
+            groups: dict[str, tuple[list[_Key], list[str]]], name: str
+        ) -> tuple[Callable[[Any], None], Callable[[Any], None]]:
+            found = groups.get(name)
+            if found is None:
+                found = groups[name] = ([], [])
+            return found[0].append, found[1].append
+
+        conversation_id = sender_id = recipient_id = ""
+        add: Callable[[Any], None] = _nothing
+        add_key_c = add_id_c = add_key_s = add_id_s = add_key_r = add_id_r = add
+        for m in messages:
+            if (
+                m.conversation_id != conversation_id
+                or m.sender_id != sender_id
+                or m.recipient_id != recipient_id
+            ):
+                conversation_id, sender_id, recipient_id = m.conversation_id, m.sender_id, m.recipient_id
+                add_key_c, add_id_c = gathered(by_conversation, conversation_id)
+                add_key_s, add_id_s = gathered(by_account, sender_id)
+                add_key_r, add_id_r = gathered(by_account, recipient_id)
+            key, item = (m.create_time, m.seq), m.id
+            add_key_c(key)
+            add_id_c(item)
+            add_key_s(key)
+            add_id_s(item)
+            add_key_r(key)
+            add_id_r(item)
+        for indexes, groups in (
+            (self._messages_by_account, by_account),
+            (self._messages_by_conversation, by_conversation),
+        ):
+            for name, (keys, ids) in groups.items():
+                index = _index(indexes, name)
+                if index.keys:
+                    keys[:0], ids[:0] = index.keys, index.ids
+                if keys != sorted(keys):  # one pass in C when already in order
+                    pairs = sorted(zip(keys, ids, strict=True))
+                    keys[:], ids[:] = [key for key, _ in pairs], [item for _, item in pairs]
+                index.keys, index.ids = keys, ids
+        self._seq = max(self._seq, max(m.seq for m in messages))
+        if self.observer is not None:
+            for message in messages:
+                self.observer.message_written(message)
+
     def message(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
 
@@ -241,6 +302,10 @@ class MemoryStore:
 
     def counts(self) -> tuple[int, int]:
         return len(self._conversations), len(self._messages)
+
+
+def _nothing(_: Any) -> None:
+    """A placeholder until :meth:`MemoryStore.add_messages` has looked up its first lists."""
 
 
 def _index(indexes: dict[str, _TimeIndex], key: str) -> _TimeIndex:

@@ -7,6 +7,7 @@ Nothing lives in module globals; the sandbox, the contract and the helpers hang 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,14 @@ from flask import Flask
 from ..bootstrap import WorldFileError, build_sandbox, world_from_document
 from ..contract import Contract
 from ..domain.config import SandboxConfig
-from ..domain.errors import InvalidRequest
+from ..domain.errors import InvalidRequest, Problem
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox
+from ..domain.world import World
 from ..personas import PersonaRole, requested_settings
 from ..statedb import is_database_path, open_persistence
 from ..statefile import StateFile
-from ..webhooks import Delivery, WebhookDispatcher, is_loopback_url
+from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
 from .bodies import with_measured_bodies
 from .console import create_console_blueprint
@@ -78,7 +80,7 @@ def create_app(
     app.extensions["dsco_contract"] = contract
     app.extensions["dsco_admin_token"] = config.admin_token
     app.extensions["dsco_webhooks"] = _connect_webhooks(
-        sandbox, config.webhook_base_delay, config.webhooks_loopback_only
+        app, sandbox, config.webhook_base_delay, config.webhooks_loopback_only
     )
     personas = attach_personas_to_app(
         app, sandbox, contract, config.personas_file, config.persona_options, config.persona_tick
@@ -109,8 +111,11 @@ def create_app(
     return app
 
 
-def _connect_webhooks(sandbox: Sandbox, base_delay: float, loopback_only: bool = False) -> WebhookDispatcher:
-    """POST each notification to its account's webhook, journaling every attempt."""
+def _connect_webhooks(
+    app: Flask, sandbox: Sandbox, base_delay: float, loopback_only: bool = False
+) -> WebhookDispatcher:
+    """POST each notification to its account's webhook, journaling every attempt; the deliveries
+    still pending are part of the saved state (:class:`PendingWebhooks`)."""
 
     def journal(delivery: Delivery) -> None:
         account_id, notification_id = delivery.delivery_id.split("/", 1)
@@ -130,7 +135,17 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float, loopback_only: bool =
             details["status"] = delivery.status
         sandbox.journal.record("webhook", sandbox.clock.now(), account=account_id, **details)
 
-    dispatcher = WebhookDispatcher(base_delay=base_delay, on_attempt=journal)
+    def attempted(delivery: Delivery) -> None:
+        """Journal an attempt, and keep what is pending now (one attempt more, or no longer
+        pending), so a restart neither sends a made delivery again nor counts attempts anew."""
+        journal(delivery)
+        with sandbox.lock:
+            sandbox.changed()
+        save = app.extensions.get("dsco_after_change")
+        if save is not None:
+            save()
+
+    dispatcher = WebhookDispatcher(base_delay=base_delay, on_attempt=attempted)
 
     def deliver(notification: Notification) -> None:
         account = sandbox.world.account(notification.account_id)
@@ -144,7 +159,87 @@ def _connect_webhooks(sandbox: Sandbox, base_delay: float, loopback_only: bool =
         dispatcher.submit(account.webhook.url, account.webhook.secret, notification.to_json(), delivery_id)
 
     sandbox.notifications.subscribe(deliver)
+    sandbox.attach(PENDING_WEBHOOKS, PendingWebhooks(dispatcher, loopback_only, journal))
     return dispatcher
+
+
+PENDING_WEBHOOKS = "webhookDeliveries"
+"""The state document's section of the deliveries not yet made."""
+
+
+class PendingWebhooks:
+    """The dispatcher's pending deliveries as a part of the sandbox's state (an extension, as the
+    personas are): exported with every saved state, and sent again when a state is loaded, so a
+    delivery on its way when the process stopped is made after the restart. Deliveries already
+    on their way when a state is imported go on as well."""
+
+    def __init__(
+        self, dispatcher: WebhookDispatcher, loopback_only: bool, journal: Callable[[Delivery], None]
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._loopback_only = loopback_only
+        self._journal = journal
+
+    def clock_moved(self, before: int, after: int) -> None:
+        """Retries follow wall time, not the sandbox clock."""
+
+    def after_reset(self) -> None:
+        """A reset leaves deliveries already on their way alone."""
+
+    def export(self) -> Any:
+        pending = self._dispatcher.pending()
+        if not pending:
+            return None
+        return {
+            p.delivery_id: {"url": p.url, "body": p.body, "signature": p.signature, "attempt": p.attempt}
+            for p in pending
+        }
+
+    def prepare_import(self, raw: Any, world: World) -> Callable[[], None]:
+        found: list[PendingDelivery] = []
+        problems: list[Problem] = []
+        for delivery_id, item in (raw or {}).items():
+            where = f"{PENDING_WEBHOOKS}.{delivery_id}"
+            pending = _pending(delivery_id, item)
+            if pending is None:
+                problems.append(
+                    Problem(where, "must hold an http(s) url, the body text, its signature and attempt >= 1")
+                )
+            else:
+                found.append(pending)
+        if problems:
+            raise InvalidRequest(*problems, code="invalid_state")
+
+        def apply() -> None:
+            for pending in found:
+                if self._loopback_only and not is_loopback_url(pending.url):
+                    refused = "refused: this server delivers webhooks to loopback addresses only"
+                    self._journal(
+                        Delivery(
+                            pending.delivery_id, pending.url, pending.attempt, None, refused, False, True
+                        )
+                    )
+                else:
+                    self._dispatcher.resume(pending)
+
+        return apply
+
+
+def _pending(delivery_id: str, item: Any) -> PendingDelivery | None:
+    """A saved delivery, if it is one (a database's rows are not checked by the schema)."""
+    if not isinstance(item, dict) or "/" not in delivery_id:
+        return None
+    url, body, signature, attempt = (item.get(k) for k in ("url", "body", "signature", "attempt"))
+    if not (isinstance(url, str) and isinstance(body, str) and isinstance(signature, str)):
+        return None
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1:
+        return None
+    pending = PendingDelivery(delivery_id, url, body, signature, attempt)
+    try:
+        WebhookDispatcher.check(pending)
+    except ValueError:
+        return None
+    return pending
 
 
 def _attach_state_file(app: Flask, sandbox: Sandbox, contract: Contract, state_file: StateFile) -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from simulator.domain.clock import ControllableClock, parse_rfc3339
 from simulator.domain.config import SandboxConfig
+from simulator.domain.errors import InvalidRequest
+from simulator.domain.models import Conversation, Message
 from simulator.domain.sandbox import Sandbox
+from simulator.domain.state import build_store
 from simulator.domain.world import load_world
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "default-world.json"
@@ -52,3 +58,18 @@ def test_a_document_with_the_older_generator_form_resumes_the_same_streams() -> 
     resumed.import_state(world, {**exported, "random": older})
     assert resumed.export_state()["random"] == exported["random"]
     assert resumed._generators["ids"].getrandbits(128) == first._generators["ids"].getrandbits(128)
+
+
+def test_a_duplicate_message_is_named_by_its_place_among_all_messages() -> None:
+    """The bulk check names a repeated id by its position in the document, counting the messages
+    refused for other reasons before it."""
+    world = load_world(json.loads(FIXTURE.read_text("utf-8")))
+    talk = Conversation(
+        "c1", 1, "late", "standard", "retailer", "1000001", "2000001", {"type": "account"}, T0, T0, T0
+    )
+    good = Message("m1", 2, "c1", "hi", "1000001", "retailer", "2000001", T0, T0)
+    stray = replace(good, id="stray", conversation_id="nowhere")
+    with pytest.raises(InvalidRequest) as refused:
+        build_store(world, [talk], [stray, good, good])
+    fields = [problem.field for problem in refused.value.problems]
+    assert fields == ["messages[0].conversationId", "messages[2].id"]

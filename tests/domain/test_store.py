@@ -286,3 +286,37 @@ def test_adding_a_record_with_a_higher_seq_moves_the_sequence_past_it(store: Mem
         )
     )
     assert store.next_seq() == 42
+
+
+def test_add_messages_in_bulk_builds_the_same_indexes_as_one_by_one() -> None:
+    """The bulk load of a start (out-of-order times, two conversations, messages already there)
+    answers every list call as adding the messages one at a time does."""
+    one_by_one, bulk = MemoryStore(), MemoryStore()
+    made: list[Message] = []
+    for target in (one_by_one, bulk):
+        first = conversation(target, "c1", T0)
+        second = conversation(target, "c2", T0, supplier_id=OTHER_SUPPLIER)
+        message(target, "m0", first, T0 + 5 * MICROS)  # already there before the bulk load
+    source = MemoryStore()
+    first = conversation(source, "c1", T0)
+    second = conversation(source, "c2", T0, supplier_id=OTHER_SUPPLIER)
+    source.next_seq()
+    for n, (on, at) in enumerate([(first, 9), (second, 1), (first, 3), (second, 3), (first, 12)]):
+        made.append(
+            message(source, f"m{n + 1}", on, T0 + at * MICROS, sender=on.supplier_id if n % 2 else None)
+        )
+    for item in made:
+        one_by_one.add_message(item)
+    bulk.add_messages(made)
+    assert bulk.counts() == one_by_one.counts()
+    assert bulk.last_seq() == one_by_one.last_seq()
+    for account in (RETAILER, SUPPLIER, OTHER_SUPPLIER):
+        for descending in (False, True):
+            expected = ids(one_by_one.messages_of(account, None, None, descending))
+            assert ids(bulk.messages_of(account, None, None, descending)) == expected
+        assert ids(bulk.messages_of(account, T0 + 3 * MICROS, T0 + 10 * MICROS)) == ids(
+            one_by_one.messages_of(account, T0 + 3 * MICROS, T0 + 10 * MICROS)
+        )
+    for cid in ("c1", "c2"):
+        assert ids(bulk.messages_in(cid)) == ids(one_by_one.messages_in(cid))
+    assert ids(bulk.all_messages()) == ids(one_by_one.all_messages())
