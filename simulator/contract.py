@@ -182,8 +182,11 @@ class Contract:
             validator = Draft202012Validator(
                 {"$ref": uri}, registry=self.registry, format_checker=self._checker
             )
-            self._validators[uri] = validator
+            # Request threads share this cache: publish the fast check before the validator, so a
+            # thread that finds the validator finds its check too (two threads may both compile a
+            # schema on its first use; either result will do).
             self._fast[uri] = _native_check(self._native_registry, uri) or validator.is_valid
+            self._validators[uri] = validator
         return validator
 
     def schema_uri(self, relative: str) -> str:
