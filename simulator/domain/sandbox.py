@@ -302,11 +302,14 @@ class Sandbox:
                     )
                 self.clock.advance(seconds(advance))
             after = self.clock.now()
+            # The answer is the instant the command took effect: a running clock moves on while
+            # the extensions act and the change is saved.
+            state = {"now": format_rfc3339(after), "frozen": self.clock.frozen}
             if after != before:
                 for extension in list(self.extensions.values()):
                     extension.clock_moved(before, after)
             self.changed()
-            return self.clock_state()
+            return state
 
     # --- settings and faults ---------------------------------------------------------------
     def config_json(self) -> dict[str, Any]:

@@ -54,7 +54,7 @@ def _open(browser: Any, url: str) -> None:
 def _submit(browser: Any, element: Any, *keys: str) -> None:
     """Click (or type ``keys`` into) ``element`` and wait for the page its form leads to: a click
     returns before the browser has the new page, and reading the old one would be a race."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = browser.find_element("tag name", "html")
@@ -64,7 +64,17 @@ def _submit(browser: Any, element: Any, *keys: str) -> None:
         element.submit()
     else:
         element.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(old))
+
+    def replaced(_: Any) -> bool:
+        # Chromium says an element of a replaced page is stale, or (while the new page is being
+        # built) that its node "does not belong to the document": both mean the old page is gone.
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(browser, 15).until(replaced)
     _loaded(browser)
 
 

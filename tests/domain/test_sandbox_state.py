@@ -73,3 +73,19 @@ def test_a_duplicate_message_is_named_by_its_place_among_all_messages() -> None:
         build_store(world, [talk], [stray, good, good])
     fields = [problem.field for problem in refused.value.problems]
     assert fields == ["messages[0].conversationId", "messages[2].id"]
+
+
+def test_a_clock_command_answers_the_instant_it_took_effect_not_after_saving() -> None:
+    """A running clock moves on while the command's after-effects happen (extensions acting, the
+    change being saved): the answer is the clock as the command left it, read before them."""
+    world = load_world(json.loads(FIXTURE.read_text("utf-8")))
+    source = TickingSource()
+    sandbox = Sandbox(world, SandboxConfig(), ControllableClock(source, frozen_at=T0))
+
+    def slow_save() -> None:
+        source.time += 5_000_000  # saving the change took five seconds
+
+    sandbox.after_change = slow_save
+    answer = sandbox.control_clock({"freeze": False})
+    assert answer["frozen"] is False
+    assert answer["now"] < "2023-05-01T10:00:39.000Z", answer  # not the instant after the save
