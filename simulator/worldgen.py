@@ -63,7 +63,8 @@ Json = dict[str, Any]
 
 
 def _named_accounts() -> list[Json]:
-    """The four accounts of DESIGN.md, with the credentials the docs and the guide's samples use."""
+    """The four named accounts of the default world, with the credentials the docs and the guide's
+    samples use."""
     return [
         _account("1000001", "retailer", "Northwind Retail", "retailer-demo"),
         _account("1000002", "retailer", "Contoso Market", "retailer2-demo"),
@@ -73,7 +74,8 @@ def _named_accounts() -> list[Json]:
 
 
 def _account(account_id: str, role: str, name: str, client_id: str) -> Json:
-    """An account whose secret and legacy token follow from its client id, as DESIGN.md lists them."""
+    """An account whose secret and legacy token follow from its client id, as the README's
+    default-world table lists them."""
     return {
         "dscoAccountId": account_id,
         "role": role,
@@ -390,7 +392,8 @@ def _generate_items(
 
 
 def generate_world(seed: int = DEFAULT_SEED, extra_orders_per_retailer: int = 6) -> dict[str, Any]:
-    """Build a world document: the named part of DESIGN.md plus data generated from ``seed``.
+    """Build a world document: the named part (the README's default-world table) plus data
+    generated from ``seed``.
 
     ``extra_orders_per_retailer`` orders are generated for every trading relationship (retailer and
     supplier that are partners), each with one to three lines drawn from that supplier's catalog.

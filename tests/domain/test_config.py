@@ -1,4 +1,4 @@
-"""SandboxConfig: the defaults DESIGN.md promises, and refusal of settings no sandbox can run with."""
+"""SandboxConfig: the documented defaults, and refusal of settings no sandbox can run with."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The named values are spelled out here again on purpose rather than imported from the generator: the
 docs and the vendor guide's sample requests depend on them, so a change to the generator that moves
-them must fail a test written from DESIGN.md, not pass one that reads the generator's own constants.
+them must fail a test written from the documented world, not pass one that reads the generator's own
+constants.
 """
 
 from __future__ import annotations
