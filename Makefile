@@ -50,7 +50,7 @@ screenshots: $(STAMP) browser
 test: lint typecheck unit
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.
-# The HTTP runs are shorter than the issue's 3 x 10 s to fit: override with BENCH_HTTP_ARGS=.
+# The HTTP runs are shorter than the full 3 x 10 s to fit: override with BENCH_HTTP_ARGS=.
 BENCH_RESULTS := bench/results
 BENCH_HTTP_ARGS ?= --duration 3 --repeat 3
 BENCH_SCALING_ARGS ?= --budget 2

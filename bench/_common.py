@@ -30,7 +30,7 @@ RESULTS = BENCH / "results"
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 
-# A typical createConversation body (~220 bytes), as the issue measured with.
+# A typical createConversation body (~220 bytes), the one every throughput figure is measured with.
 CREATE_BODY = {
     "otherPartyTradingPartnerId": "aaa-bbb-ccc",
     "title": "Late order on PO 123",

@@ -1,4 +1,4 @@
--- createConversation: POST {prefix}/conversation with a typical ~220-byte body (the issue's).
+-- createConversation: POST {prefix}/conversation with a typical ~220-byte body (bench/_common.py's CREATE_BODY).
 local common = dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
 wrk.method = "POST"
