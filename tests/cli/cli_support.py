@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,3 +22,12 @@ def run_cli(
         cwd=cwd,
         timeout=60,
     )
+
+
+def readme_sh_block(heading: str) -> str:
+    """The first ``sh`` block of the README section that ``## heading`` opens."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    section = readme.split(f"## {heading}", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, f"the README's section {heading!r} has no sh block"
+    return match.group(1)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
-from cli_support import REPO
+from cli_support import readme_sh_block
 from test_serve_command import start
 
 
 def control_block() -> str:
-    readme = (REPO / "README.md").read_text("utf-8")
-    section = readme.split("## Controlling the sandbox", 1)[1]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, "the README's control-plane section has no sh block"
-    return match.group(1)
+    return readme_sh_block("Controlling the sandbox")
 
 
 def test_every_control_plane_example_in_the_readme_succeeds(tmp_path: Path) -> None:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
-from cli_support import REPO
+from cli_support import readme_sh_block
 from test_serve_command import start
 
 
 def namespaces_block() -> str:
-    readme = (REPO / "README.md").read_text("utf-8")
-    section = readme.split("## Namespaces", 1)[1]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, "the README's namespaces section has no sh block"
-    return match.group(1)
+    return readme_sh_block("Namespaces")
 
 
 def test_the_namespace_examples_in_the_readme_succeed(tmp_path: Path) -> None:
