@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .domain.operations import API_PREFIX, OPERATIONS
 from .resources import data_dir
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from schemathesis.hooks import HookContext
     from schemathesis.schemas import BaseSchema
 
-API_PREFIX = "/api/v3"
 EXCLUDED_CHECKS = ("positive_data_acceptance",)
 """Checks that cannot hold for this API, and why.
 
@@ -171,7 +171,7 @@ def run_conformance(
     print(f"contract test of {where.api} against {contract_path()}", file=out)
     try:
         token, how = _credentials(where, token, client_id, client_secret)
-        status, _ = where.request("/conversation/list", b"{}", "application/json", token)
+        status, _ = where.request(OPERATIONS["getConversations"].path, b"{}", "application/json", token)
     except _Refused as refused:
         print(f"cannot test: {refused}", file=out)
         return 2
@@ -208,7 +208,7 @@ def _credentials(
     form = urllib.parse.urlencode(
         {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
     ).encode()
-    status, body = where.request("/oauth2/token", form, "application/x-www-form-urlencoded")
+    status, body = where.request(OPERATIONS["getAccessToken"].path, form, "application/x-www-form-urlencoded")
     try:
         fetched = json.loads(body)["access_token"] if status == 200 else None
     except (ValueError, KeyError, TypeError):

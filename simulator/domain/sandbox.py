@@ -23,6 +23,7 @@ from .faults import FaultDecision, FaultPlan, rule_from_json
 from .journal import Journal
 from .models import Account, Conversation, Message, References, uuid4_text
 from .notifications import NotificationCenter
+from .operations import WRITE_OPERATIONS
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
 from .service import ConversationService
@@ -43,16 +44,6 @@ from .store import MemoryStore, Store
 from .views import encode_json, message_view
 from .world import World
 
-OPERATIONS = (
-    "createConversation",
-    "updateConversation",
-    "getConversations",
-    "addConversationMessage",
-    "getConversationMessages",
-)
-LIST_OPERATIONS = ("getConversations", "getConversationMessages")
-"""The operations that answer pages and continue a scroll from a scrollId."""
-WRITES = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
 COLLECTIONS = ("conversations", "messages", "tokens", "notifications")
 """The state document's big sections: lists of records. Every other section is small."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
@@ -215,7 +206,7 @@ class Sandbox:
         """Run one API operation for ``caller`` with a schema-valid body."""
         with self._running(operation):
             answer = self._handlers[operation](caller, body)
-            if operation in WRITES:
+            if operation in WRITE_OPERATIONS:
                 self.changed()
             return answer
 

@@ -24,27 +24,22 @@ from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauth
 from ..domain.faults import FaultDecision
 from ..domain.journal import JsonText
 from ..domain.models import Account
+from ..domain.operations import CONVERSATION_OPERATIONS, LIST_OPERATIONS, OPERATIONS, STATE_CHANGES
 from ..domain.paging import continuation
-from ..domain.sandbox import LIST_OPERATIONS, Sandbox
+from ..domain.sandbox import Sandbox
 from ..domain.views import encode_json
 from .bodies import json_text, parse_json
 from .errors import encoded_json_response, json_response, text_response
 
-_ROUTES = (
-    ("createConversation", "/conversation", "POST", 201),
-    ("updateConversation", "/conversation", "PUT", 200),
-    ("getConversations", "/conversation/list", "POST", 200),
-    ("addConversationMessage", "/conversation/message", "POST", 201),
-    ("getConversationMessages", "/conversation/message/list", "POST", 200),
-)
 OPERATION_ROUTES = MappingProxyType(
-    {operation: (method, path, status) for operation, path, method, status in _ROUTES}
+    {
+        operation.operation_id: (operation.method, operation.path, operation.success)
+        for operation in OPERATIONS.values()
+        if operation.operation_id in CONVERSATION_OPERATIONS
+    }
 )
-"""Each operation's method, path under the API base, and success status (the console shows and
-journals its actions as these calls)."""
-WRITE_OPERATIONS = frozenset({"createConversation", "updateConversation", "addConversationMessage"})
-STATE_CHANGES = WRITE_OPERATIONS | {"getAccessToken"}
-"""Operations whose success changes the saved state (a new token is part of it too)."""
+"""Each conversation operation's method, path under the API base, and success status (the console
+shows and journals its actions as these calls), read from the one operations table."""
 FORM_TYPE = "application/x-www-form-urlencoded"
 _JOURNAL_BODY_LIMIT = 64 * 1024
 """Bodies larger than this are journaled as a note, so the journal's memory stays bounded."""
@@ -78,22 +73,19 @@ def create_api_blueprint(sandbox: Sandbox, contract: Contract) -> Blueprint:
     """
     pipeline = _Pipeline(sandbox, contract)
     api = Blueprint("api", __name__)
-    api.add_url_rule(
-        "/oauth2/token",
-        endpoint="getAccessToken",
-        view_func=pipeline.route("getAccessToken", pipeline.access_token),
-        methods=["POST"],
-    )
-    api.add_url_rule(
-        "/hello",
-        endpoint="getHello",
-        view_func=pipeline.route("getHello", pipeline.hello, faulted=False),
-        methods=["GET"],
-    )
-    for operation, path, method, status in _ROUTES:
-        handler = pipeline.operation(operation, status)
+    token, hello = OPERATIONS["getAccessToken"], OPERATIONS["getHello"]
+    handlers: list[tuple[str, str, str, _Handler, bool]] = [
+        (token.operation_id, token.path, token.method, pipeline.access_token, True),
+        (hello.operation_id, hello.path, hello.method, pipeline.hello, False),
+    ]
+    for operation, (method, path, status) in OPERATION_ROUTES.items():
+        handlers.append((operation, path, method, pipeline.operation(operation, status), True))
+    for operation, path, method, handler, faulted in handlers:
         api.add_url_rule(
-            path, endpoint=operation, view_func=pipeline.route(operation, handler), methods=[method]
+            path,
+            endpoint=operation,
+            view_func=pipeline.route(operation, handler, faulted=faulted),
+            methods=[method],
         )
     return api
 

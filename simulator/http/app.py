@@ -19,6 +19,7 @@ from ..contract import Contract
 from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest, Problem
 from ..domain.notifications import Notification
+from ..domain.operations import API_PREFIX, CONTROL_PREFIX
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..personas import PersonaRole, requested_settings
@@ -34,7 +35,6 @@ from .personas import attach_personas_to_app
 from .site_guard import install_site_guard
 
 MAX_BODY_BYTES = 1024 * 1024
-API_PREFIX = "/api/v3"
 
 
 @dataclass
@@ -104,7 +104,7 @@ def create_app(
                 personas.configure(settings)
     install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
-    app.register_blueprint(create_control_blueprint(), url_prefix="/_sandbox")
+    app.register_blueprint(create_control_blueprint(), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(create_console_blueprint())
     register_error_handlers(app)
     app.wsgi_app = with_measured_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign,assignment]

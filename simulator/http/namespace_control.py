@@ -18,8 +18,9 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from ..contract import Contract
 from ..domain.errors import NotFound
+from ..domain.operations import API_PREFIX, CONTROL_PREFIX
 from ..domain.sandbox import Sandbox
-from .app import API_PREFIX, ServerConfig, create_app
+from .app import ServerConfig, create_app
 from .console import place_console
 from .control import _checked_body, require_admin_token
 from .errors import json_response
@@ -55,7 +56,7 @@ def install_namespaces(app: Flask, config: ServerConfig, options: NamespaceOptio
     registry.restore()
     app.extensions["dsco_namespaces"] = registry
     place_console(app, "", registry.sandboxes)
-    app.register_blueprint(create_namespace_blueprint(), url_prefix="/_sandbox/namespaces")
+    app.register_blueprint(create_namespace_blueprint(), url_prefix=f"{CONTROL_PREFIX}/namespaces")
     app.wsgi_app = NamespaceDispatcher(registry, app.wsgi_app)  # type: ignore[method-assign]
     return registry
 
@@ -128,7 +129,7 @@ def describe(namespace: Namespace, *, with_size: bool = True) -> dict[str, Any]:
     described: dict[str, Any] = {
         "name": namespace.name,
         "apiUrl": root + API_PREFIX,
-        "controlUrl": root + "/_sandbox",
+        "controlUrl": root + CONTROL_PREFIX,
         "idleTtl": namespace.idle_ttl,
         "createdAt": _instant(namespace.created_at),
         "lastUsedAt": _instant(namespace.last_used_at),

@@ -44,9 +44,10 @@ from waitress.server import BaseWSGIServer, create_server
 
 from .. import __version__
 from ..domain.journal import Deferred, JournalEntry
+from ..domain.operations import API_PREFIX
 from ..domain.sandbox import Sandbox
 from ..statefile import StateFile
-from .app import API_PREFIX, MAX_BODY_BYTES
+from .app import MAX_BODY_BYTES
 
 CONNECTION_LIMIT = 1000
 """Connections waitress holds open at once (as many as granian holds by default)."""

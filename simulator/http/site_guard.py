@@ -25,8 +25,8 @@ import ipaddress
 from flask import Flask, request
 
 from ..domain.errors import Refused
+from ..domain.operations import CONTROL_PREFIX
 
-CONTROL_PREFIX = "/_sandbox"
 SIMPLE_BODIES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 """The body types a browser sends cross-site without a preflight."""
 SAME_SITE_FETCHES = frozenset({"same-origin", "none"})

@@ -20,6 +20,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from simulator.domain.operations import CONTROL_OPERATIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "contracts"
 OPENAPI = CONTRACTS / "sandbox-openapi.yaml"
@@ -51,23 +53,10 @@ CLOSED_SCHEMA_NAMES = (
 )
 
 EXPECTED_OPERATIONS = {
-    ("/health", "get"): "getHealth",
-    ("/reset", "post"): "resetSandbox",
-    ("/clock", "get"): "getClock",
-    ("/clock", "post"): "controlClock",
-    ("/config", "get"): "getConfig",
-    ("/config", "put"): "updateConfig",
-    ("/state", "get"): "exportState",
-    ("/state", "put"): "importState",
-    ("/events", "get"): "listEvents",
-    ("/notifications", "get"): "listNotifications",
-    ("/personas", "get"): "getPersonas",
-    ("/personas", "put"): "setPersonas",
-    ("/namespaces", "post"): "createNamespace",
-    ("/namespaces", "get"): "listNamespaces",
-    ("/namespaces/{name}", "get"): "getNamespace",
-    ("/namespaces/{name}", "delete"): "deleteNamespace",
+    (operation.path, operation.method.lower()): operation.operation_id
+    for operation in CONTROL_OPERATIONS.values()
 }
+"""The control plane's routes as the code calls them (``simulator/domain/operations.py``)."""
 
 FULL_CONFIG: dict[str, Any] = {
     "seed": 0,

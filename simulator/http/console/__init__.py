@@ -29,6 +29,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from ... import __version__
+from ...domain.operations import API_PREFIX, CONTROL_PREFIX, api_path
 from ...resources import data_dir
 from ..errors import json_response
 from . import guard
@@ -40,12 +41,10 @@ SESSION_COOKIE = "dsco_console"
 SANDBOXES = "dsco_console_sandboxes"
 """``app.extensions`` key: what lists the server's sandboxes for the switcher (see ``place_console``)."""
 SANDBOX_ROOT = "dsco_console_root"
-API_BASE = "/api/v3"
-CONTROL_BASE = "/_sandbox"
 
 LINKS: tuple[tuple[str, str, str], ...] = (
-    ("api", API_BASE, "The simulated Dsco v3 API (token at /api/v3/oauth2/token)"),
-    ("controlPlane", CONTROL_BASE, "The sandbox's own control plane (clock, settings, state, journal)"),
+    ("api", API_PREFIX, f"The simulated Dsco v3 API (token at {api_path('getAccessToken')})"),
+    ("controlPlane", CONTROL_PREFIX, "The sandbox's own control plane (clock, settings, state, journal)"),
     ("docs", "/docs", "The API and control-plane contracts (OpenAPI and JSON Schema)"),
     ("console", f"{CONSOLE_PREFIX}/conversations", "The web console: conversations, journal, clock"),
 )

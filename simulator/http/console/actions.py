@@ -22,8 +22,9 @@ from flask import current_app
 from ...contract import Contract
 from ...domain.errors import InvalidRequest, Problem, SandboxError
 from ...domain.models import Account
+from ...domain.operations import STATE_CHANGES
 from ...domain.sandbox import Sandbox
-from ..api import OPERATION_ROUTES, STATE_CHANGES
+from ..api import OPERATION_ROUTES
 from ..errors import error_response
 
 Form = Mapping[str, str]

@@ -29,7 +29,8 @@ from ...domain.browse import ConversationFilter, browse_conversations
 from ...domain.clock import format_rfc3339
 from ...domain.errors import SandboxError
 from ...domain.models import Account, Conversation
-from ...domain.sandbox import OPERATIONS, Sandbox
+from ...domain.operations import CONVERSATION_OPERATIONS
+from ...domain.sandbox import Sandbox
 from ...domain.views import conversation_view, message_view
 from .. import control
 from . import actions, guard
@@ -232,7 +233,7 @@ def register_pages(console: Blueprint, prefix: str) -> None:
             entries=shown,
             accounts=sorted(sandbox.world.accounts.values(), key=lambda a: (a.role, a.id)),
             names={a.id: a.name for a in sandbox.world.accounts.values()},
-            operations=("getAccessToken", *OPERATIONS),
+            operations=("getAccessToken", *CONVERSATION_OPERATIONS),
             args=args,
             live=args.get("live") == "on",
         )
@@ -244,7 +245,7 @@ def register_pages(console: Blueprint, prefix: str) -> None:
             "console/settings.html",
             clock=sandbox.clock_state(),
             config=sandbox.config_json(),
-            operations=OPERATIONS,
+            operations=CONVERSATION_OPERATIONS,
             outcomes=_outcomes(),
         )
 
