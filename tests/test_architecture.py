@@ -206,7 +206,7 @@ def test_relative_imports_resolve_to_absolute_names() -> None:
     assert first("simulator.domain.service", "from . import clock") == "simulator.domain"
     assert first("simulator.domain", "from .clock import Clock") == "simulator.domain.clock"
     assert first("simulator.http", "from ..domain import errors") == "simulator.domain"
-    assert first("simulator.cli", "from . import __version__") == "simulator"
+    assert first("simulator.harness", "from . import __version__") == "simulator"
     assert first("simulator.cli", "from os import path") == "os"
 
 
