@@ -58,6 +58,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.namespace_db",
             "simulator.staterows",
             "simulator.client",
+            "simulator.transport",
+            "simulator.control_client",
         ),
     ),
     (

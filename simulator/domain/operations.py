@@ -37,9 +37,14 @@ class ApiOperation:
     """The status of a successful answer."""
     writes: bool = False
     """Creates or changes conversations or messages."""
-    pages: bool = False
-    """Answers pages and continues a scroll from a ``scrollId``."""
+    items: str | None = None
+    """For an operation that answers pages (and continues a scroll from a ``scrollId``): the key of
+    the page's list of items."""
     issues_token: bool = False
+
+    @property
+    def pages(self) -> bool:
+        return self.items is not None
 
     @property
     def changes_state(self) -> bool:
@@ -57,9 +62,9 @@ _TABLE: Final = (
     ApiOperation("getAccessToken", "POST", "/oauth2/token", 200, issues_token=True),
     ApiOperation("createConversation", "POST", "/conversation", 201, writes=True),
     ApiOperation("updateConversation", "PUT", "/conversation", 200, writes=True),
-    ApiOperation("getConversations", "POST", "/conversation/list", 200, pages=True),
+    ApiOperation("getConversations", "POST", "/conversation/list", 200, items="conversations"),
     ApiOperation("addConversationMessage", "POST", "/conversation/message", 201, writes=True),
-    ApiOperation("getConversationMessages", "POST", "/conversation/message/list", 200, pages=True),
+    ApiOperation("getConversationMessages", "POST", "/conversation/message/list", 200, items="messages"),
     ApiOperation("getHello", "GET", "/hello", 200),
 )
 OPERATIONS: Final = MappingProxyType({operation.operation_id: operation for operation in _TABLE})
