@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import requests
 from flask import Flask
 from waitress.server import create_server
 
 from .bootstrap import world_from_document
+from .client import DscoClient
 from .contract import Contract
+from .control_client import ControlClient, ControlError
 from .domain.clock import format_rfc3339
+from .domain.operations import split_api_base
 from .domain.sandbox import Sandbox
 from .domain.world import World
 from .personas import Personas
@@ -145,63 +147,41 @@ class LocalControl:
 
 
 class HttpControl:
-    """The same operations over HTTP, for a sandbox behind a URL."""
+    """The same operations over HTTP, for a sandbox behind a URL (through :class:`ControlClient`)."""
 
     def __init__(self, base_url: str, admin_token: str | None = None) -> None:
-        self.url = base_url.rstrip("/") + "/_sandbox"
-        self.session = requests.Session()
-        if admin_token:
-            self.session.headers["Authorization"] = f"bearer {admin_token}"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, self.url + path, timeout=30, **kwargs)
-        if response.status_code >= 300:
-            raise RuntimeError(
-                f"{method} /_sandbox{path} answered {response.status_code}: {response.text.strip()}"
-            )
-        return response.json()
+        self.client = ControlClient.over_http(base_url, admin_token=admin_token)
 
     def reset(self) -> None:
-        self._call("POST", "/reset")
+        self.client.reset()
 
     def clock(self, command: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = (
-            self._call("POST", "/clock", json=command) if command else self._call("GET", "/clock")
-        )
-        return result
+        return self.client.clock(command)
 
     def config(self, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = (
-            self._call("PUT", "/config", json=changes) if changes else self._call("GET", "/config")
-        )
-        return result
+        return self.client.config(changes)
 
     def export_state(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/state")
-        return result
+        return self.client.export_state()
 
     def import_state(self, document: Mapping[str, Any]) -> None:
-        self._call("PUT", "/state", json=document)
+        self.client.import_state(document)
 
     def events(self, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
         params = dict(filters)
         if isinstance(params.get("since"), int):  # sandbox time in microseconds, as LocalControl takes it
             params["since"] = format_rfc3339(params["since"])
-        events: list[dict[str, Any]] = self._call("GET", "/events", params=params)["events"]
-        return events
+        return self.client.events(**params)
 
     def notifications(self, account: str | None) -> list[dict[str, Any]]:
-        params = {"account": account} if account else {}
-        found: list[dict[str, Any]] = self._call("GET", "/notifications", params=params)["notifications"]
-        return found
+        return self.client.notifications(account=account)
 
     def personas(self, document: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = (
-            self._call("PUT", "/personas", json=document)
-            if document is not None
-            else self._call("GET", "/personas")
-        )
-        return result
+        return self.client.personas(document)
+
+    def close(self) -> None:
+        """Close the connections the client keeps open."""
+        self.client.close()
 
 
 class NoNamespaces(Exception):
@@ -230,17 +210,19 @@ class NamespaceLease:
 
     def release(self) -> None:
         """Delete the namespace; one that is gone already (expired, deleted) is fine."""
-        headers = {"Authorization": f"bearer {self.admin_token}"} if self.admin_token else {}
-        url = f"{self.root}/_sandbox/namespaces/{self.name}"
-        response = requests.delete(url, headers=headers, timeout=30)
-        if response.status_code not in (200, 404):
-            raise RuntimeError(f"DELETE {url} answered {response.status_code}: {response.text.strip()}")
+        control = ControlClient.over_http(self.root, admin_token=self.admin_token)
+        try:
+            reply = control.request("deleteNamespace", name=self.name)
+        finally:
+            control.close()
+        if reply.status not in (200, 404):
+            method, path = control.route("deleteNamespace", self.name)
+            raise ControlError(method, self.root + path, reply)
 
 
 def server_root(target: str) -> str:
     """The root of a server given by its root or its API base (``.../api/v3``)."""
-    root = target.rstrip("/")
-    return root[: -len("/api/v3")] if root.endswith("/api/v3") else root
+    return split_api_base(target)[0]
 
 
 def lease_namespace(
@@ -254,22 +236,24 @@ def lease_namespace(
     """Create a namespace called ``<prefix>-<random>`` on ``target``; :class:`NoNamespaces` when the
     target has no ``/_sandbox/namespaces`` (it answers 401, 403, 404 or 405 there)."""
     root = server_root(target)
-    headers = {"Authorization": f"bearer {admin_token}"} if admin_token else {}
     body: dict[str, Any] = {"settings": dict(settings or {})}
     if world is not None:
         body["world"] = world if isinstance(world, str) else dict(world)
-    for _ in range(3):  # a clash of random names is unlikely; twice in a row, absurd
-        body["name"] = f"{prefix}-{secrets.token_hex(4)}"
-        response = requests.post(f"{root}/_sandbox/namespaces", json=body, headers=headers, timeout=30)
-        if response.status_code == 201:
-            return NamespaceLease(root, body["name"], response.json().get("token"), admin_token)
-        if response.status_code in (401, 403, 404, 405):
-            raise NoNamespaces(f"POST {root}/_sandbox/namespaces answered {response.status_code}")
-        if response.status_code != 409 or "exists already" not in response.text:
-            break
-    raise RuntimeError(
-        f"POST {root}/_sandbox/namespaces answered {response.status_code}: {response.text.strip()}"
-    )
+    control = ControlClient.over_http(root, admin_token=admin_token)
+    method, path = control.route("createNamespace")
+    try:
+        for _ in range(3):  # a clash of random names is unlikely; twice in a row, absurd
+            body["name"] = f"{prefix}-{secrets.token_hex(4)}"
+            reply = control.request("createNamespace", json=body)
+            if reply.status == 201 and isinstance(reply.body, dict):
+                return NamespaceLease(root, body["name"], reply.body.get("token"), admin_token)
+            if reply.status in (401, 403, 404, 405):
+                raise NoNamespaces(f"{method} {root}{path} answered {reply.status}")
+            if reply.status != 409 or "exists already" not in reply.text:
+                break
+    finally:
+        control.close()
+    raise ControlError(method, root + path, reply)
 
 
 class Clock:
@@ -302,8 +286,7 @@ class SandboxHandle:
     """What the ``dsco_sandbox`` fixture gives a test: where the API is, who can call it, controls."""
 
     def __init__(self, base_url: str, control: ControlPlane, credentials: Mapping[str, Credentials]) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_url = f"{self.base_url}/api/v3"
+        self.base_url, self.api_url = split_api_base(base_url)
         self.credentials = dict(credentials)
         self.control = control
         self.clock = Clock(control)
@@ -329,17 +312,7 @@ class SandboxHandle:
     def token(self, role: str = "retailer") -> str:
         """A fresh OAuth2 access token for ``role``."""
         who = self.who(role)
-        response = requests.post(
-            f"{self.api_url}/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": who.client_id,
-                "client_secret": who.client_secret,
-            },
-            timeout=30,
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+        return DscoClient(self.base_url, who.client_id, who.client_secret).access_token()
 
     def headers(self, role: str = "retailer") -> dict[str, str]:
         """Authorization headers using ``role``'s legacy token (no token round trip)."""

@@ -368,7 +368,7 @@ class _Session:
 
     def close(self) -> None:
         if self.remote is not None:
-            self.remote.session.close()
+            self.remote.close()
         if self.server is not None:
             self.server.stop()
             self.server = None
