@@ -125,11 +125,23 @@ class DscoClient:
         """Drop the cached token, so the next call fetches a new one."""
         self._access_token = None
 
-    def request_token(self, form: Mapping[str, str] | None = None, **options: Any) -> Reply:
-        """One raw token request (the client's credentials unless ``form`` replaces them); nothing is
-        cached."""
+    def request_token(
+        self,
+        form: Mapping[str, str] | None = None,
+        *,
+        data: str | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """One raw token request: the client's credentials unless ``form`` (or a ``data`` body as is)
+        replaces them; nothing is retried or cached."""
+        if data is not None:
+            return self._send(_TOKEN.method, _TOKEN.path, data=data, headers=headers)
         sent = dict(self._credentials() if form is None else form)
-        return self._send(_TOKEN.method, _TOKEN.path, form=sent, **options)
+        return self._send(_TOKEN.method, _TOKEN.path, form=sent, headers=headers)
+
+    def credentials_form(self) -> dict[str, str]:
+        """The token request's form for this client's credentials."""
+        return self._credentials()
 
     def _credentials(self) -> dict[str, str]:
         return {
@@ -223,17 +235,26 @@ class DscoClient:
         return reply
 
     def pages(
-        self, operation_id: str, query: Mapping[str, Any], *, raw: bool = False, max_pages: int = MAX_PAGES
+        self,
+        operation_id: str,
+        query: Mapping[str, Any],
+        *,
+        raw: bool = False,
+        max_pages: int = MAX_PAGES,
+        **options: Any,
     ) -> Iterator[Reply]:
         """Each page's answer of a list operation, following scrollIds until the last page.
 
-        With ``raw`` the token is still renewed once on a 401 but nothing is retried, and a refused
-        page is yielded (as the last one) instead of raised, for callers that judge it themselves.
+        With ``raw`` nothing is retried, a refused page is yielded (as the last one) instead of
+        raised, and a scroll longer than ``max_pages`` just stops, for callers that judge the
+        answers themselves. ``options`` go to :meth:`request` (the token is renewed once on a 401
+        unless ``renew=False``).
         """
         operation = OPERATIONS[operation_id]
+        options.setdefault("renew", True)
         body: dict[str, Any] = dict(query)
         for _ in range(max_pages):
-            reply = self.request(operation.method, operation.path, json=body, renew=True, retry=not raw)
+            reply = self.request(operation.method, operation.path, json=body, retry=not raw, **options)
             if reply.status != operation.success or not isinstance(reply.body, dict):
                 if raw:
                     yield reply
@@ -244,7 +265,8 @@ class DscoClient:
             if not scroll_id or not reply.body.get(str(operation.items)):
                 return
             body = {"scrollId": scroll_id}
-        raise DscoApiError(0, f"a scroll longer than {max_pages} pages", operation.method, operation.path)
+        if not raw:
+            raise DscoApiError(0, f"a scroll longer than {max_pages} pages", operation.method, operation.path)
 
     def _items(self, operation_id: str, key: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         try:

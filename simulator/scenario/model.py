@@ -10,6 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 
@@ -21,32 +22,35 @@ class Missing(enum.Enum):
 
 MISSING: Final = Missing.MISSING
 
-API_ACTIONS: Final = frozenset(
+API_OPERATIONS: Final = MappingProxyType(
     {
-        "create_conversation",
-        "update_conversation",
-        "add_message",
-        "list_conversations",
-        "list_messages",
-        "get_token",
-        "poll_messages",
+        "create_conversation": "createConversation",
+        "update_conversation": "updateConversation",
+        "add_message": "addConversationMessage",
+        "list_conversations": "getConversations",
+        "list_messages": "getConversationMessages",
+        "get_token": "getAccessToken",
+        "poll_messages": "getConversationMessages",
     }
 )
-"""Actions that call the vendor API as an actor; they run against any target."""
+"""Actions that call the vendor API as an actor, and the operation each one calls (its method and
+path are in the operations table); they run against any target."""
+API_ACTIONS: Final = frozenset(API_OPERATIONS)
 
-CONTROL_ACTIONS: Final = frozenset(
+CONTROL_OPERATIONS: Final = MappingProxyType(
     {
-        "advance_clock",
-        "set_clock",
-        "set_config",
-        "set_personas",
-        "reset",
-        "expect_notification",
-        "list_events",
+        "advance_clock": "controlClock",
+        "set_clock": "controlClock",
+        "set_config": "updateConfig",
+        "set_personas": "setPersonas",
+        "reset": "resetSandbox",
+        "expect_notification": "listNotifications",
+        "list_events": "listEvents",
     }
 )
-"""Actions that need the sandbox control plane; skipped against a target without one."""
-
+"""Actions that need the sandbox control plane, and the control-plane operation each one calls;
+skipped against a target without one."""
+CONTROL_ACTIONS: Final = frozenset(CONTROL_OPERATIONS)
 ACTIONS: Final = API_ACTIONS | CONTROL_ACTIONS
 
 ROLES: Final = ("retailer", "supplier", "consumer")

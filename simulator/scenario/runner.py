@@ -17,13 +17,18 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Any, Final
 
+from ..client import MAX_PAGES, DscoApiError, DscoClient, poll_window
+from ..control_client import ControlClient
 from ..domain.clock import format_rfc3339, parse_rfc3339, seconds
+from ..domain.operations import API_PREFIX, CONTROL_PREFIX, OPERATIONS, api_path
+from ..transport import Reply, Transport, TransportError
 from .expectations import check
 from .expressions import UNTIL_MARGIN_SECONDS, ExpressionError, Resolver
 from .model import (
+    API_OPERATIONS,
+    CONTROL_OPERATIONS,
     MISSING,
     Actor,
     Expectation,
@@ -34,23 +39,11 @@ from .model import (
     Step,
     StepResult,
 )
-from .transport import API_PREFIX, CONTROL_PREFIX, Reply, Transport, TransportError
 
-API_CALLS: Final = MappingProxyType(
-    {
-        "create_conversation": ("POST", "/conversation"),
-        "update_conversation": ("PUT", "/conversation"),
-        "add_message": ("POST", "/conversation/message"),
-        "list_conversations": ("POST", "/conversation/list"),
-        "list_messages": ("POST", "/conversation/message/list"),
-    }
-)
-TOKEN_PATH: Final = f"{API_PREFIX}/oauth2/token"
-MESSAGES_PATH: Final = f"{API_PREFIX}/conversation/message/list"
+TOKEN_PATH: Final = api_path("getAccessToken")
+MESSAGES_PATH: Final = api_path("getConversationMessages")
 NO_CONTROL_PLANE_SLEEP: Final = 10.0
 """Longest real wait between polls when the target's clock cannot be advanced."""
-MAX_PAGES: Final = 1000
-"""Pages followed in one poll before giving up (a scroll that never ends is a bug worth reporting)."""
 _KEEP_CHARS: Final = 2000
 SKIPPED_AFTER_FAILURE: Final = "an earlier step failed"
 
@@ -102,7 +95,11 @@ class _Run:
         self.target = str(getattr(transport, "description", type(transport).__name__))
         effective_seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
         self.resolver = Resolver(seed=effective_seed, actors=self.actors, now=self._now)
-        self.tokens: dict[str, str] = {}
+        self.controls = ControlClient(transport)
+        self.clients: dict[str, DscoClient] = {}
+        """Each actor's client, which caches and renews the actor's token."""
+        self.anonymous = DscoClient("", token="", transport=transport)
+        """Sends the calls whose Authorization the step gives (or leaves out): never its own token."""
         self.result = ScenarioResult(scenario.name, scenario.path, target=self.target)
         self.started = _local_now()
         self.saved_config: dict[str, Any] | None = None
@@ -125,12 +122,12 @@ class _Run:
         if not self.control:
             return
         try:
-            clock = self.transport.request("GET", f"{CONTROL_PREFIX}/clock")
+            clock = self.controls.request("getClock")
             if clock.status == 200 and isinstance(clock.body, dict):
                 started = parse_rfc3339(str(clock.body.get("now")))
                 self.started = started if started is not None else self.started
                 self.saved_frozen = bool(clock.body.get("frozen"))
-            config = self.transport.request("GET", f"{CONTROL_PREFIX}/config")
+            config = self.controls.request("getConfig")
             if config.status == 200 and isinstance(config.body, dict):
                 self.saved_config = config.body
         except TransportError:
@@ -143,17 +140,13 @@ class _Run:
         try:
             if self.config_changed and self.saved_config is not None:
                 faults = self.saved_config.get("faults") or {}
-                self.transport.request(
-                    "PUT", f"{CONTROL_PREFIX}/config", json={**self.saved_config, "faults": None}
-                )
+                self.controls.request("updateConfig", json={**self.saved_config, "faults": None})
                 if faults:
-                    self.transport.request("PUT", f"{CONTROL_PREFIX}/config", json={"faults": faults})
+                    self.controls.request("updateConfig", json={"faults": faults})
             if self.saved_frozen is not None:
-                clock = self.transport.request("GET", f"{CONTROL_PREFIX}/clock")
+                clock = self.controls.request("getClock")
                 if isinstance(clock.body, dict) and bool(clock.body.get("frozen")) != self.saved_frozen:
-                    self.transport.request(
-                        "POST", f"{CONTROL_PREFIX}/clock", json={"freeze": self.saved_frozen}
-                    )
+                    self.controls.request("controlClock", json={"freeze": self.saved_frozen})
         except TransportError:
             pass
 
@@ -163,12 +156,11 @@ class _Run:
             return self._skipped(step, self._no_control_plane())
         started = time.perf_counter()
         body = dict(self.scenario.config or {})
-        record = RequestRecord("PUT", f"{CONTROL_PREFIX}/config", body)
         self.config_changed = True
         try:
-            reply = self.transport.request("PUT", f"{CONTROL_PREFIX}/config", json=body)
-        except TransportError as error:
-            return self._failed(step, f"no answer: {error}", record, None, started)
+            record, reply = self._control("updateConfig", body)
+        except _StepFailed as failure:
+            return self._failed(step, failure.reason, failure.request, None, started)
         return self._judge(step, step.expect, record, reply, started)
 
     def _step(self, step: Step) -> StepResult:
@@ -255,58 +247,53 @@ class _Run:
     # --- actions ---------------------------------------------------------------------------------
     def _execute(self, step: Step) -> tuple[RequestRecord, Reply]:
         action = step.action
-        if action in API_CALLS:
-            method, route = API_CALLS[action]
-            return self._api_step(step, method, API_PREFIX + route)
         if action == "get_token":
             return self._token_step(step)
         if action == "poll_messages":
             return self._poll(step)
+        if action in API_OPERATIONS:
+            return self._api_step(step, API_OPERATIONS[action])
+        if action not in CONTROL_OPERATIONS:
+            raise _StepFailed(f"unknown action {action!r}")
+        operation = CONTROL_OPERATIONS[action]
         body: Any = self.resolver.resolve(step.body) if step.body is not MISSING else None
         if action == "advance_clock":
-            return self._control("POST", "/clock", {"advance": _number(body["seconds"], "seconds")})
-        if action == "set_clock":
-            return self._control("POST", "/clock", body)
+            return self._control(operation, {"advance": _number(body["seconds"], "seconds")})
         if action == "set_config":
             self.config_changed = True
-            return self._control("PUT", "/config", body)
-        if action == "set_personas":  # who the sandbox plays from here on (PUT /_sandbox/personas)
-            return self._control("PUT", "/personas", body)
-        if action == "reset":
-            return self._control("POST", "/reset", None)
         if action == "expect_notification":
             query = {key: str(value) for key, value in (body or {}).items()}
             if "account" not in query and step.actor is not None:
                 query["account"] = str(self.actors[step.actor].dsco_account_id)
-            return self._control("GET", "/notifications", None, query)
+            return self._control(operation, None, query)
         if action == "list_events":
-            query = {key: str(value) for key, value in (body or {}).items()}
-            return self._control("GET", "/events", None, query)
-        raise _StepFailed(f"unknown action {action!r}")
+            return self._control(operation, None, {key: str(value) for key, value in (body or {}).items()})
+        return self._control(operation, body)
 
     def _control(
-        self, method: str, route: str, body: Any, query: dict[str, str] | None = None
+        self, operation: str, body: Any, query: dict[str, str] | None = None
     ) -> tuple[RequestRecord, Reply]:
-        path = CONTROL_PREFIX + route
+        method, path = self.controls.route(operation)
         record = RequestRecord(method, path, _compact(body), query)
         try:
-            reply = self.transport.request(method, path, json=body, query=query)
+            reply = self.controls.request(operation, json=body, query=query)
         except TransportError as error:
             raise _StepFailed(f"no answer: {error}", record) from None
         return record, reply
 
-    def _api_step(self, step: Step, method: str, path: str) -> tuple[RequestRecord, Reply]:
+    def _api_step(self, step: Step, operation_id: str) -> tuple[RequestRecord, Reply]:
+        operation = OPERATIONS[operation_id]
         headers = {key: str(value) for key, value in self.resolver.resolve(dict(step.headers)).items()}
         if step.content_type is not None:
             headers["Content-Type"] = str(self.resolver.resolve(step.content_type))
         if step.raw_body is not None:
             raw = str(self.resolver.resolve(step.raw_body))
-            return self._call(step, method, path, data=raw, headers=headers, shown=raw)
+            return self._call(step, operation.method, operation.path, data=raw, headers=headers, shown=raw)
         body = self.resolver.resolve(step.body) if step.body is not MISSING else {}
         if step.content_type is not None and not _is_json_type(step.content_type):
             text = json.dumps(body, ensure_ascii=False)
-            return self._call(step, method, path, data=text, headers=headers, shown=body)
-        return self._call(step, method, path, json=body, headers=headers, shown=body)
+            return self._call(step, operation.method, operation.path, data=text, headers=headers, shown=body)
+        return self._call(step, operation.method, operation.path, json=body, headers=headers, shown=body)
 
     def _call(
         self,
@@ -319,66 +306,64 @@ class _Run:
         headers: dict[str, str],
         shown: Any,
     ) -> tuple[RequestRecord, Reply]:
-        """One authenticated API call, renewing the actor's token once if it was refused (401)."""
-        record = RequestRecord(method, path, _compact(shown))
-        actor = self._actor(step)
-        auth = None if step.auth is None else str(self.resolver.resolve(step.auth))
-        explicit = any(key.lower() == "authorization" for key in headers)
-        renew = not explicit and auth is None
-        if not explicit:
-            if auth == "none":
-                pass
-            elif auth == "expired":
-                headers["Authorization"] = f"bearer {self._token(actor, step)}"
-            elif auth is not None:
-                headers["Authorization"] = f"bearer {auth}"
-            else:
-                headers["Authorization"] = f"bearer {self._token(actor, step)}"
+        """One authenticated API call (``path`` under the API base), renewing the actor's token once
+        if it was refused (401) and the step chose no Authorization of its own."""
+        record = RequestRecord(method, API_PREFIX + path, _compact(shown))
+        client, options = self._caller(step, headers)
         try:
-            reply = self.transport.request(method, path, json=json, data=data, headers=headers)
-            if reply.status == 401 and renew:
-                self.tokens.pop(actor.name, None)
-                headers["Authorization"] = f"bearer {self._token(actor, step)}"
-                reply = self.transport.request(method, path, json=json, data=data, headers=headers)
+            reply = client.request(method, path, json=json, data=data, headers=headers, **options)
         except TransportError as error:
             raise _StepFailed(f"no answer: {error}", record) from None
+        except DscoApiError as error:  # the renewal's token request failed
+            raise _StepFailed(f"could not renew the token: {error.status}", record, error.reply) from None
         return record, reply
+
+    def _caller(self, step: Step, headers: Mapping[str, str]) -> tuple[DscoClient, dict[str, bool]]:
+        """Who sends a step's API call and how: the actor's client with its token (renewed once on a
+        401) unless the step gives its own Authorization (a header, or ``auth``: ``none``, a token,
+        or ``expired``, the actor's cached token sent without renewal)."""
+        actor = self._actor(step)
+        auth = None if step.auth is None else str(self.resolver.resolve(step.auth))
+        if any(key.lower() == "authorization" for key in headers):
+            return self.anonymous, {}
+        if auth == "none":
+            return self.anonymous, {"authorize": False}
+        if auth == "expired":
+            return self._client(actor, step), {}
+        if auth is not None:
+            return DscoClient("", token=auth, transport=self.transport), {}
+        return self._client(actor, step), {"renew": True}
 
     def _actor(self, step: Step) -> Actor:
         if step.actor is None or step.actor not in self.actors:
             raise _StepFailed(f"{step.action} needs an actor")
         return self.actors[step.actor]
 
-    def _token(self, actor: Actor, step: Step) -> str:
-        cached = self.tokens.get(actor.name)
-        if cached is not None:
-            return cached
-        if not actor.client_id or not actor.client_secret:
-            raise _StepFailed(
-                f"actor {actor.name!r} has no client_id/client_secret: give them in the scenario's actors "
-                "or at run time (replay --client-id/--client-secret or --credentials)"
-            )
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": actor.client_id,
-            "client_secret": actor.client_secret,
-        }
-        record = RequestRecord("POST", TOKEN_PATH, _redacted(form))
+    def _client(self, actor: Actor, step: Step) -> DscoClient:
+        """The actor's client, with a token fetched (or cached) already."""
+        client = self.clients.get(actor.name)
+        if client is None:
+            if not actor.client_id or not actor.client_secret:
+                raise _StepFailed(
+                    f"actor {actor.name!r} has no client_id/client_secret: give them in the scenario's "
+                    "actors or at run time (replay --client-id/--client-secret or --credentials)"
+                )
+            client = DscoClient("", actor.client_id, actor.client_secret, transport=self.transport)
+            self.clients[actor.name] = client
+        record = RequestRecord("POST", TOKEN_PATH, _redacted(client.credentials_form()))
         try:
-            reply = self.transport.request("POST", TOKEN_PATH, form=form)
+            client.access_token()
         except TransportError as error:
             raise _StepFailed(
                 f"no answer while getting a token for {actor.name!r}: {error}", record
             ) from None
-        token = reply.body.get("access_token") if isinstance(reply.body, dict) else None
-        if reply.status != 200 or not isinstance(token, str):
+        except DscoApiError as error:
             raise _StepFailed(
-                f"could not get a token for {actor.name!r} (client_id {actor.client_id!r}): {reply.status}",
+                f"could not get a token for {actor.name!r} (client_id {actor.client_id!r}): {error.status}",
                 record,
-                reply,
-            )
-        self.tokens[actor.name] = token
-        return token
+                error.reply,
+            ) from None
+        return client
 
     def _token_step(self, step: Step) -> tuple[RequestRecord, Reply]:
         actor = self._actor(step)
@@ -402,15 +387,20 @@ class _Run:
             if step.raw_body is not None:
                 raw = str(self.resolver.resolve(step.raw_body))
                 record = RequestRecord("POST", TOKEN_PATH, _compact(raw))
-                reply = self.transport.request("POST", TOKEN_PATH, data=raw, headers=headers)
+                reply = self.anonymous.request_token(data=raw, headers=headers)
             else:
                 record = RequestRecord("POST", TOKEN_PATH, _redacted(form))
-                reply = self.transport.request("POST", TOKEN_PATH, form=form, headers=headers)
+                reply = self.anonymous.request_token(form, headers=headers)
         except TransportError as error:
             raise _StepFailed(f"no answer: {error}", RequestRecord("POST", TOKEN_PATH)) from None
         token = reply.body.get("access_token") if isinstance(reply.body, dict) else None
-        if reply.status == 200 and isinstance(token, str) and not overridden and step.raw_body is None:
-            self.tokens[actor.name] = token  # later calls by this actor use the token just fetched
+        fetched = reply.status == 200 and isinstance(token, str) and not overridden and step.raw_body is None
+        if fetched and actor.client_id and actor.client_secret and isinstance(reply.body, dict):
+            # later calls by this actor use the token just fetched
+            client = self.clients.setdefault(
+                actor.name, DscoClient("", actor.client_id, actor.client_secret, transport=self.transport)
+            )
+            client.adopt_token(reply.body)
         return record, reply
 
     # --- the polling recipe ----------------------------------------------------------------------
@@ -429,26 +419,32 @@ class _Run:
         collected: list[Any] = []
         polls = 0
         last: tuple[RequestRecord, Reply] | None = None
+        client, options = self._caller(step, {})
         for number in range(1, poll.max_polls + 1):
             polls = number
             until = self._fresh_now() - seconds(UNTIL_MARGIN_SECONDS)
             if until > since:  # an empty window cannot hold a message: a careful poller waits
-                body: dict[str, Any] = {
-                    **query,
-                    "createdSince": format_rfc3339(since),
-                    "until": format_rfc3339(until),
-                }
-                for _ in range(MAX_PAGES):
-                    last = self._call(step, "POST", MESSAGES_PATH, json=body, headers={}, shown=body)
-                    reply = last[1]
+                sent: dict[str, Any] = poll_window(query, format_rfc3339(since), format_rfc3339(until))
+                pages = client.pages(
+                    "getConversationMessages", sent, raw=True, max_pages=MAX_PAGES, **options
+                )
+                while True:
+                    record = RequestRecord("POST", MESSAGES_PATH, _compact(sent))
+                    try:
+                        reply = next(pages, None)
+                    except TransportError as error:
+                        raise _StepFailed(f"no answer: {error}", record) from None
+                    except DscoApiError as error:
+                        raise _StepFailed(
+                            f"could not renew the token: {error.status}", record, error.reply
+                        ) from None
+                    if reply is None:
+                        break
+                    last = (record, reply)
                     if reply.status != 200 or not isinstance(reply.body, dict):
                         return last  # the refusal itself is the step's answer, checked as usual
-                    page = reply.body.get("messages") or []
-                    collected.extend(page)
-                    scroll = reply.body.get("scrollId")
-                    if not scroll or not page:
-                        break
-                    body = {"scrollId": scroll}
+                    collected.extend(reply.body.get("messages") or [])
+                    sent = {"scrollId": reply.body.get("scrollId")}
                 since = until
             if len(collected) >= poll.until_found:
                 break
@@ -461,7 +457,7 @@ class _Run:
 
     def _wait(self, interval: float) -> None:
         if self.control:
-            record, reply = self._control("POST", "/clock", {"advance": interval})
+            record, reply = self._control("controlClock", {"advance": interval})
             if reply.status != 200:
                 raise _StepFailed(f"could not advance the sandbox clock: {reply.status}", record, reply)
         else:
@@ -478,7 +474,7 @@ class _Run:
         """Sandbox time when there is a control plane (it may be frozen or moved), else local UTC."""
         if not self.control:
             return _local_now()
-        record, reply = self._control("GET", "/clock", None)
+        record, reply = self._control("getClock", None)
         now = parse_rfc3339(str(reply.body.get("now"))) if isinstance(reply.body, dict) else None
         if reply.status != 200 or now is None:
             raise _StepFailed(f"could not read the sandbox clock: {reply.status}", record, reply)
