@@ -18,10 +18,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from simulator.contract import Contract
+from simulator.control_client import ControlClient
 from simulator.domain.clock import MICROS, format_rfc3339, parse_rfc3339, seconds
+from simulator.domain.operations import API_PREFIX, CONTROL_PREFIX, CONVERSATION_OPERATIONS
+from simulator.domain.operations import OPERATIONS as ALL_OPERATIONS
 from simulator.domain.sandbox import Sandbox
+from simulator.transport import InProcessTransport, Reply
 
-API = "/api/v3"
+API = API_PREFIX
 START_TEXT = "2023-05-01T10:00:00.000Z"
 _start = parse_rfc3339(START_TEXT)
 assert _start is not None
@@ -48,12 +52,10 @@ SETTLE = 6.0
 """Seconds after which anything written is visible with the default ``until`` (lag 1 s, margin 5 s)."""
 
 OPERATIONS = {
-    "createConversation": ("POST", "/conversation"),
-    "updateConversation": ("PUT", "/conversation"),
-    "getConversations": ("POST", "/conversation/list"),
-    "addConversationMessage": ("POST", "/conversation/message"),
-    "getConversationMessages": ("POST", "/conversation/message/list"),
+    operation: (ALL_OPERATIONS[operation].method, ALL_OPERATIONS[operation].path)
+    for operation in CONVERSATION_OPERATIONS
 }
+"""The conversation operations' method and path under ``API``, from the one operations table."""
 
 
 class CheckedClient(FlaskClient):
@@ -130,7 +132,8 @@ class Api:
             "client_id": who,
             "client_secret": secret or f"{who}-secret",
         }
-        return self.client.post(f"{API}/oauth2/token", data=form)
+        token = ALL_OPERATIONS["getAccessToken"]
+        return self.client.open(f"{API}{token.path}", method=token.method, data=form)
 
     def token(self, who: str) -> str:
         if who not in self._tokens:
@@ -261,7 +264,7 @@ __all__ = [
 
 
 # --- the control plane (/_sandbox) -------------------------------------------------------------
-CONTROL = "/_sandbox"
+CONTROL = CONTROL_PREFIX
 
 
 def plain_client(app: Flask) -> FlaskClient:
@@ -276,64 +279,44 @@ def schema_problems(app: Flask, schema: str, document: Any) -> list[str]:
     return [str(v) for v in contract.validate(contract.schema_uri(f"schemas/{schema}"), document)]
 
 
-class Control:
-    """Calls of the sandbox's control plane; the shortcuts check for a 200 and return its JSON."""
+class Control(ControlClient):
+    """The control-plane client through a test client (a checking one, usually): the raw calls
+    answer the test client's response; the shortcuts require a 200 and return its JSON."""
 
     def __init__(self, client: FlaskClient) -> None:
+        super().__init__(InProcessTransport(client.application, client=client))
         self.client = client
 
     # --- raw calls ---------------------------------------------------------------------------
     def clock_command(self, body: Any) -> TestResponse:
-        return self.client.post(f"{CONTROL}/clock", json=body)
+        return _response(self.request("controlClock", json=body))
 
     def put_config(self, body: Any) -> TestResponse:
-        return self.client.put(f"{CONTROL}/config", json=body)
+        return _response(self.request("updateConfig", json=body))
 
     def put_state(self, document: Any) -> TestResponse:
-        return self.client.put(f"{CONTROL}/state", json=document)
+        return _response(self.request("importState", json=document))
 
     def get(self, route: str, **query: Any) -> TestResponse:
         return self.client.get(f"{CONTROL}/{route}", query_string=query)
 
     # --- checked shortcuts -------------------------------------------------------------------
-    def _ok(self, response: TestResponse) -> Any:
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.json
-
-    def clock(self) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.get("clock"))
-        return found
-
-    def advance(self, secs: float) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.clock_command({"advance": secs}))
-        return found
-
-    def config(self) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.get("config"))
-        return found
+    def _ok(self, operation_id: str, reply: Reply, name: str | None = None) -> Any:
+        assert reply.status == 200, reply.text
+        return reply.body
 
     def configure(self, changes: Mapping[str, Any]) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.put_config(dict(changes)))
+        found: dict[str, Any] = self._call("updateConfig", json=dict(changes))
         return found
 
     def export(self) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.get("state"))
-        return found
+        return self.export_state()
 
-    def import_state(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        found: dict[str, Any] = self._ok(self.put_state(dict(document)))
-        return found
 
-    def reset(self) -> None:
-        self._ok(self.client.post(f"{CONTROL}/reset"))
-
-    def events(self, **query: Any) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._ok(self.get("events", **query))["events"]
-        return found
-
-    def notifications(self, **query: Any) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._ok(self.get("notifications", **query))["notifications"]
-        return found
+def _response(reply: Reply) -> TestResponse:
+    response = reply.raw
+    assert isinstance(response, TestResponse)
+    return response
 
 
 __all__ += ["CONTROL", "Control", "plain_client", "schema_problems"]

@@ -19,10 +19,11 @@ from flask.testing import FlaskClient
 from simulator.contract import Contract
 from simulator.domain.clock import format_rfc3339, parse_rfc3339, seconds
 from simulator.domain.config import SandboxConfig
+from simulator.domain.operations import API_PREFIX, OPERATIONS
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app
 
-API = "/api/v3"
+API = API_PREFIX
 _start = parse_rfc3339("2023-05-01T10:00:00.000Z")
 assert _start is not None
 START: int = _start
@@ -61,14 +62,6 @@ PARTNER_REFS: Mapping[tuple[str, str], str] = {
     ("globex", "northwind"): "NORTHWIND",
 }
 """Each account's own trading-partner id for each partner (the pairs that trade)."""
-
-OPERATIONS: Mapping[str, tuple[str, str]] = {
-    "createConversation": ("POST", "/conversation"),
-    "updateConversation": ("PUT", "/conversation"),
-    "getConversations": ("POST", "/conversation/list"),
-    "addConversationMessage": ("POST", "/conversation/message"),
-    "getConversationMessages": ("POST", "/conversation/message/list"),
-}
 
 CONTRACT = Contract()
 
@@ -126,10 +119,10 @@ class Harness:
 
     # --- calls ------------------------------------------------------------------------------
     def call(self, operation: str, actor: Actor, body: Mapping[str, Any]) -> Answer:
-        method, path = OPERATIONS[operation]
+        called = OPERATIONS[operation]
         response = self.client.open(
-            f"{API}{path}",
-            method=method,
+            f"{API}{called.path}",
+            method=called.method,
             json=dict(body),
             headers={"Authorization": f"bearer {actor.token}"},
         )
