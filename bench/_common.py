@@ -1,8 +1,8 @@
 """Helpers shared by the bench scripts: processes, ports, RSS, tables, results files, the machine.
 
 The scripts run as ``python bench/NAME.py`` (so ``bench/`` is on the import path) and only use the
-standard library here; anything else they need (granian, matplotlib, wrk, the peers) they install
-or look up themselves and report clearly when they cannot.
+standard library here, and the operations table (pure Python); anything else they need (granian,
+matplotlib, wrk, the peers) they install or look up themselves and report clearly when they cannot.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from simulator.domain.operations import CONVERSATION_OPERATIONS, api_path
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
@@ -39,15 +41,9 @@ CREATE_BODY = {
     "initialMessage": {"message": "Why is my order late?"},
 }
 
-# The API's six operations, and the four with throughput targets.
-OPERATIONS = (
-    "getAccessToken",
-    "createConversation",
-    "updateConversation",
-    "getConversations",
-    "addConversationMessage",
-    "getConversationMessages",
-)
+# The API's six operations (all but getHello, which measures nothing), and the four with throughput
+# targets.
+OPERATIONS = ("getAccessToken", *CONVERSATION_OPERATIONS)
 TARGET_OPERATIONS = (
     "createConversation",
     "addConversationMessage",
@@ -111,8 +107,8 @@ def page_answer(name: str, item: dict[str, Any], count: int = 100) -> str:
 
 # What the bare app answers to the list routes: pages the size of the sandbox's 100-item pages.
 LIST_ANSWERS = {
-    "/api/v3/conversation/list": page_answer("conversations", ANSWER),
-    "/api/v3/conversation/message/list": page_answer("messages", MESSAGE_ANSWER),
+    api_path("getConversations"): page_answer("conversations", ANSWER),
+    api_path("getConversationMessages"): page_answer("messages", MESSAGE_ANSWER),
 }
 
 

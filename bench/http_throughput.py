@@ -66,6 +66,8 @@ from _common import (
     write_results,
 )
 
+from simulator.domain.operations import API_PREFIX, api_path
+
 GRANIAN_OPERATIONS = TARGET_OPERATIONS
 BARE_OPERATIONS = ("createConversation", "getConversations", "getConversationMessages")
 PRISM_OPERATIONS = TARGET_OPERATIONS
@@ -84,7 +86,7 @@ class Stack:
     kind: str  # sandbox, bare, prism, wiremock
     server: str  # waitress, granian, node, jvm
     operations: tuple[str, ...]
-    prefix: str = "/api/v3"
+    prefix: str = API_PREFIX
     auth: str = "bearer retailer-demo-token"
     warmup: float = 2.0
     notes: list[str] = field(default_factory=list)
@@ -289,8 +291,8 @@ def seed_sandbox(base_url: str) -> dict[str, str]:
             assert status == 200, (status, body)
         checks = {}
         for path, key in (
-            ("/api/v3/conversation/list", "conversations"),
-            ("/api/v3/conversation/message/list", "messages"),
+            (api_path("getConversations"), "conversations"),
+            (api_path("getConversationMessages"), "messages"),
         ):
             status, body = client.call("POST", path, {"until": SEED_UNTIL}, RETAILER)
             assert status == 200 and isinstance(body, dict), (path, status, body)

@@ -35,18 +35,17 @@ from _common import (
     write_results,
 )
 
-BODIES: dict[str, tuple[str, str, Any]] = {
-    "getAccessToken": ("POST", "/api/v3/oauth2/token", None),
-    "createConversation": ("POST", "/api/v3/conversation", CREATE_BODY),
-    "updateConversation": ("PUT", "/api/v3/conversation", "update"),
-    "getConversations": ("POST", "/api/v3/conversation/list", {"until": "2024-01-01T00:00:30.000Z"}),
-    "addConversationMessage": ("POST", "/api/v3/conversation/message", "add"),
-    "getConversationMessages": (
-        "POST",
-        "/api/v3/conversation/message/list",
-        {"until": "2024-01-01T00:00:30.000Z"},
-    ),
+from simulator.domain.operations import OPERATIONS, api_path
+
+BODIES: dict[str, Any] = {
+    "getAccessToken": None,
+    "createConversation": CREATE_BODY,
+    "updateConversation": "update",
+    "getConversations": {"until": "2024-01-01T00:00:30.000Z"},
+    "addConversationMessage": "add",
+    "getConversationMessages": {"until": "2024-01-01T00:00:30.000Z"},
 }
+"""What each profiled operation sends; its method and path come from the operations table."""
 
 
 def seeded_client() -> tuple[Any, str]:
@@ -59,7 +58,7 @@ def seeded_client() -> tuple[Any, str]:
     for command in ({"freeze": True}, {"set": "2024-01-01T00:00:00.000Z"}):
         assert client.post("/_sandbox/clock", json=command).status_code == 200
     ids = [
-        client.post("/api/v3/conversation", json=CREATE_BODY, headers=auth).get_json()["id"]
+        client.post(api_path("createConversation"), json=CREATE_BODY, headers=auth).get_json()["id"]
         for _ in range(100)
     ]
     for command in ({"set": "2024-01-01T00:01:00.000Z"}, {"freeze": False}):
@@ -68,7 +67,7 @@ def seeded_client() -> tuple[Any, str]:
 
 
 def call_for(operation: str, client: Any, conversation_id: str) -> Any:
-    method, path, body = BODIES[operation]
+    method, path, body = OPERATIONS[operation].method, api_path(operation), BODIES[operation]
     auth = {"Authorization": "bearer retailer-demo-token"}
     titles = iter(())
 

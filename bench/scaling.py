@@ -50,6 +50,8 @@ from _common import (
     write_results,
 )
 
+from simulator.domain.operations import api_path
+
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 PER_CONVERSATION = 10
 T0 = "2024-01-01T00:00:00.000Z"
@@ -124,7 +126,7 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
     # A warm start: every code path once, so RSS growth is the data's, not the first call's imports.
     first = sandbox.call("createConversation", retailer, CREATE_BODY)
     sandbox.call("addConversationMessage", supplier, {"dscoConversationId": first["id"], "message": REPLY})
-    client.post("/api/v3/conversation/message/list", json={}, headers=auth)
+    client.post(api_path("getConversationMessages"), json={}, headers=auth)
     sandbox.reset()
     sandbox.clock.set(start)
     gc.collect()
@@ -176,7 +178,7 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
     if size <= full_scroll_max:
         for path_name, page in (
             ("domain", domain_list),
-            ("test_client", lambda body: http_call("/api/v3/conversation/message/list", body, 200)),
+            ("test_client", lambda body: http_call(api_path("getConversationMessages"), body, 200)),
         ):
             gc.collect()
             started = time.perf_counter()
@@ -219,7 +221,7 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
             else:
                 self.scroll_id = self.open_scroll()["scrollId"]  # rare: only after the last page
 
-    list_path = "/api/v3/conversation/message/list"
+    list_path = api_path("getConversationMessages")
     paths: dict[str, dict[str, Callable[[], Any]]] = {
         "domain": {
             "create": lambda: sandbox.call("createConversation", retailer, CREATE_BODY),
@@ -228,8 +230,8 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
             "list_first_page_window": lambda: domain_list(window),
         },
         "test_client": {
-            "create": lambda: http_call("/api/v3/conversation", CREATE_BODY, 201),
-            "add_message": lambda: http_call("/api/v3/conversation/message", add_body, 201),
+            "create": lambda: http_call(api_path("createConversation"), CREATE_BODY, 201),
+            "add_message": lambda: http_call(api_path("addConversationMessage"), add_body, 201),
             "list_first_page_all": lambda: http_call(list_path, {}, 200),
             "list_first_page_window": lambda: http_call(list_path, window, 200),
         },
