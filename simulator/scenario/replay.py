@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import requests
 import yaml
 from flask import Flask
 
 from ..contract import Contract
+from ..control_client import ControlClient
 from ..domain.clock import parse_rfc3339
 from ..domain.config import SandboxConfig
 from ..harness import NamespaceLease, NoNamespaces, lease_namespace, server_root
@@ -29,7 +29,7 @@ from .loader import ScenarioError, load_directory, load_scenario
 from .model import Scenario, ScenarioResult
 from .report import format_result, starter_scenario, write_junit_xml
 from .runner import run_scenario
-from .transport import API_PREFIX, CONTROL_PREFIX, HttpTransport, InProcessTransport, TransportError
+from .transport import API_PREFIX, HttpTransport, InProcessTransport, TransportError
 
 Credentials = dict[str, tuple[str, str]]
 
@@ -115,7 +115,7 @@ def replay_main(
     if target and (namespace or fresh_namespace):
         try:
             target, lease = _namespaced(target, namespace, admin_token)
-        except (NoNamespaces, RuntimeError, requests.RequestException) as error:
+        except (NoNamespaces, RuntimeError, TransportError) as error:
             print(f"cannot use a namespace of {target}: {error}", file=out)
             return 2
         print(f"running in namespace {target}", file=out)
@@ -204,7 +204,7 @@ def _target_clock(transport: HttpTransport | None) -> tuple[int, float] | None:
     if transport is None or not transport.has_control_plane:
         return None
     try:
-        reply = transport.request("GET", f"{CONTROL_PREFIX}/clock")
+        reply = ControlClient(transport).request("getClock")
     except TransportError:
         return None
     now = parse_rfc3339(str(reply.body.get("now"))) if isinstance(reply.body, dict) else None
@@ -267,8 +267,12 @@ def _namespaced(target: str, name: str | None, admin_token: str | None) -> tuple
         lease = lease_namespace(target, admin_token, prefix="replay")
         return lease.base_url, lease
     root = f"{server_root(target)}/ns/{name}"
-    reply = requests.get(f"{root}/_sandbox/health", timeout=30)
-    if reply.status_code == 404:
+    control = ControlClient.over_http(root)
+    try:
+        reply = control.request("getHealth")
+    finally:
+        control.close()
+    if reply.status == 404:
         raise RuntimeError(reply.text.strip())
     return root, None
 
