@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-import requests
 from persona_support import QUARTER, START
 from serve_support import Served, start
+
+from simulator.control_client import ControlClient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -36,27 +36,25 @@ def example(name: str) -> ModuleType:
 def serving(*persona: str) -> Iterator[Served]:
     served = start("--seed", "7", "--no-rate-limit", "--lag", "1,1", *persona)
     try:
-        control(served, "POST", "/clock", {"freeze": True})
-        control(served, "POST", "/clock", {"set": START})
+        control(served).clock({"freeze": True})
+        control(served).clock({"set": START})
         yield served
     finally:
         served.stop()
 
 
-def control(served: Served, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(method, f"{served.base_url}/_sandbox{path}", json=body, timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()
+def control(served: Served) -> ControlClient:
+    return ControlClient.over_http(served.base_url)
 
 
 def now_of(served: Served) -> datetime:
-    return datetime.fromisoformat(control(served, "GET", "/clock")["now"].replace("Z", "+00:00"))
+    return datetime.fromisoformat(control(served).clock()["now"].replace("Z", "+00:00"))
 
 
 def persona_counts(served: Served, example_account: str) -> dict[str, int]:
     """Successful persona actions by ``role action``; those in customer-care conversations with
     ``example_account`` (the ones the example handles) are counted apart, under ``... (example)``."""
-    events = control(served, "GET", "/events?kind=request")["events"]
+    events = control(served).events(kind="request")
     ours: set[str] = set()
     counts: Counter[str] = Counter()
     for event in events:
@@ -82,7 +80,7 @@ def supplier_run(every: int) -> tuple[dict[str, int], int]:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             for step in range(1, 33):
-                control(served, "POST", "/clock", {"advance": QUARTER})
+                control(served).advance(QUARTER)
                 if step % every == 0:  # as a `--once` run would: sign in, poll, answer
                     api = module.Api(served.base_url, "supplier-demo", "supplier-demo-secret")
                     since = module.run_once(api, since, now_of(served))
@@ -129,7 +127,7 @@ def retailer_run() -> tuple[dict[str, int], int]:
                     module.forward(
                         api, "aaa-bbb-ccc", "123-456-789", f"c{step}", f"Where is my order? ({step})"
                     )
-                control(served, "POST", "/clock", {"advance": QUARTER})
+                control(served).advance(QUARTER)
                 since = module.responses(api, since, now_of(served))
         return persona_counts(served, "1000001"), out.getvalue().count("to consumer ")
 
