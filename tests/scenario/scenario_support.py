@@ -11,6 +11,7 @@ from typing import Any
 
 from serve_support import Served, start
 
+from simulator.domain.operations import CONTROL_PREFIX, api_path
 from simulator.scenario.transport import Reply, TransportError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,17 +105,17 @@ def text_reply(status: int, text: str, headers: Mapping[str, str] | None = None)
 
 def fake_dsco(method: str, path: str, sent: Mapping[str, Any]) -> Reply:
     """A minimal stand-in for a Dsco environment: tokens and an empty conversation list."""
-    if path == "/api/v3/oauth2/token":
+    if path == api_path("getAccessToken"):
         return json_reply(200, {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600})
-    if path == "/api/v3/conversation/list":
+    if path == api_path("getConversations"):
         return json_reply(200, {"conversations": []})
-    if path.startswith("/_sandbox"):
+    if path.startswith(CONTROL_PREFIX):
         raise AssertionError(f"the control plane was called on a target without one: {method} {path}")
     return text_reply(404, f"no such route: {method} {path}")
 
 
 def dropping(method: str, path: str, sent: Mapping[str, Any]) -> Reply:
-    if path == "/api/v3/conversation/list":
+    if path == api_path("getConversations"):
         raise TransportError(f"{method} {path}: Connection aborted: RemoteDisconnected")
     return fake_dsco(method, path, sent)
 
