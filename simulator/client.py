@@ -168,11 +168,11 @@ class DscoClient:
 
     def iter_conversations(self, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every conversation matching ``query``, following scrollIds page by page."""
-        return self._items("getConversations", "conversations", query)
+        return self._items("getConversations", query)
 
     def iter_messages(self, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         """Every message matching ``query``, following scrollIds page by page."""
-        return self._items("getConversationMessages", "messages", query)
+        return self._items("getConversationMessages", query)
 
     def poll_messages(self, query: Mapping[str, Any], since: datetime, now: datetime | None = None) -> Poll:
         """One poll the guide's way: messages created in [since, now − 5 s), every page of them.
@@ -262,13 +262,14 @@ class DscoClient:
                 raise DscoApiError(reply.status, reply.text, operation.method, operation.path, reply)
             yield reply
             scroll_id = reply.body.get("scrollId")
-            if not scroll_id or not reply.body.get(str(operation.items)):
+            if not scroll_id:
                 return
             body = {"scrollId": scroll_id}
         if not raw:
             raise DscoApiError(0, f"a scroll longer than {max_pages} pages", operation.method, operation.path)
 
-    def _items(self, operation_id: str, key: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def _items(self, operation_id: str, query: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        key = str(OPERATIONS[operation_id].items)
         try:
             for reply in self.pages(operation_id, query):
                 yield from reply.body.get(key, [])

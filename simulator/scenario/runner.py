@@ -443,7 +443,10 @@ class _Run:
                     last = (record, reply)
                     if reply.status != 200 or not isinstance(reply.body, dict):
                         return last  # the refusal itself is the step's answer, checked as usual
-                    collected.extend(reply.body.get("messages") or [])
+                    page = reply.body.get("messages") or []
+                    collected.extend(page)
+                    if not page:
+                        break  # an empty page ends the poll even with a scrollId, as a careful poller does
                     sent = {"scrollId": reply.body.get("scrollId")}
                 since = until
             if len(collected) >= poll.until_found:

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from simulator.client import DscoClient
 from simulator.contract import Contract
 from simulator.control_client import ControlClient
 from simulator.domain.clock import MICROS, format_rfc3339, parse_rfc3339, seconds
@@ -109,7 +110,7 @@ class Api:
     def __init__(self, client: FlaskClient, sandbox: Sandbox) -> None:
         self.client = client
         self.sandbox = sandbox
-        self._tokens: dict[str, str] = {}
+        self._clients: dict[str, DscoClient] = {}
 
     # --- time --------------------------------------------------------------------------------
     def now(self) -> int:
@@ -135,12 +136,16 @@ class Api:
         token = ALL_OPERATIONS["getAccessToken"]
         return self.client.open(f"{API}{token.path}", method=token.method, data=form)
 
+    def api_client(self, who: str) -> DscoClient:
+        """``who``'s typed client through this test client: its token is fetched once and cached."""
+        if who not in self._clients:
+            self._clients[who] = DscoClient.in_process(
+                self.client.application, who, f"{who}-secret", client=self.client
+            )
+        return self._clients[who]
+
     def token(self, who: str) -> str:
-        if who not in self._tokens:
-            response = self.fetch_token(who)
-            assert response.status_code == 200, response.get_data(as_text=True)
-            self._tokens[who] = response.json["access_token"]  # type: ignore[index]
-        return self._tokens[who]
+        return self.api_client(who).access_token()
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"bearer {self.token(who)}"}
@@ -209,16 +214,13 @@ class Api:
         self, operation: str, key: str, who: str, body: Mapping[str, Any] | None
     ) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        request: dict[str, Any] = dict(body or {})
-        for _ in range(1000):
-            response = self.call(operation, who, request)
-            assert response.status_code == 200, response.get_data(as_text=True)
-            page = _json_object(response)
-            found.extend(page[key])
-            if "scrollId" not in page:
-                return found
-            request = {"scrollId": page["scrollId"]}
-        raise AssertionError("a scroll that never ends")
+        pages = 0
+        for reply in self.api_client(who).pages(operation, dict(body or {}), raw=True, renew=False):
+            assert reply.status == 200, reply.text
+            found.extend(reply.body[key])
+            pages += 1
+        assert pages < 1000, "a scroll that never ends"
+        return found
 
     def snapshot(self) -> str:
         """Everything every account can see, for checking that a refused request changed nothing."""
