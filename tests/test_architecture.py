@@ -3,7 +3,8 @@
 Layers, lowest first; a module may import only from its own layer or the layers below it:
 
     domain      simulator.domain                                  standard library only
-    support     simulator (the package itself), simulator.resources, simulator.webhooks
+    support     simulator (the package itself), simulator.resources, simulator.webhooks,
+                simulator.client, simulator.control_client, simulator.transport, ...
     contract    simulator.contract, simulator.contract_diff, simulator.contract_deviations,
                 simulator.worldgen, simulator.yamlnodes
     bootstrap   simulator.bootstrap
