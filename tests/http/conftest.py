@@ -1,8 +1,9 @@
 """Fixtures for the HTTP tests: one app per test around the default world, with a frozen clock.
 
-The app is built with the rate limit off (as DESIGN asks of test fixtures), a fixed post-processing
-lag of ``LAG`` seconds, and its clock frozen at ``START``; every request goes through
-:class:`http_support.CheckedClient`, which fails the test on any 5xx or contract break.
+The app is built with the rate limit off (so a test's burst of calls never meets a 429 it did not
+ask for), a fixed post-processing lag of ``LAG`` seconds, and its clock frozen at ``START``; every
+request goes through :class:`http_support.CheckedClient`, which fails the test on any 5xx or
+contract break.
 """
 
 from __future__ import annotations
