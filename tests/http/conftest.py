@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from http_support import LAG, START, Api, CheckedClient
+from http_support import LAG, START, Api, CheckedClient, Control
 
 from simulator.contract import Contract
 from simulator.domain.clock import ControllableClock
@@ -58,3 +58,9 @@ def client(app: Flask) -> FlaskClient:
 def api(client: FlaskClient, sandbox: Sandbox) -> Api:
     """Calls as any account of the default world (tokens fetched once each), plus time control."""
     return Api(client, sandbox)
+
+
+@pytest.fixture
+def control(api: Api) -> Control:
+    """The control plane (``/_sandbox``) of the same app, through the same checked client as ``api``."""
+    return Control(api.client)

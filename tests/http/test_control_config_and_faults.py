@@ -31,11 +31,6 @@ from simulator.http import ServerConfig, create_app
 
 
 @pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
-@pytest.fixture
 def unchecked(app: Flask, sandbox: Sandbox) -> Api:
     """The fixtures' sandbox, called through a client that lets injected 5xx answers through."""
     return Api(plain_client(app), sandbox)
