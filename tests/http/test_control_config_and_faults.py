@@ -409,7 +409,7 @@ def test_an_admin_token_guards_the_control_plane_but_not_the_vendor_api(contract
     for scheme in ("Bearer", "bearer"):
         ok = client.get("/_sandbox/health", headers={"Authorization": f"{scheme} s3cret"})
         assert (ok.status_code, ok.json) == (200, {"status": "ok"})
-    assert client.get("/_sandbox/config", headers={"Authorization": "Bearer s3cret"}).json["pageSize"] == 100
+    assert client.get("/_sandbox/config", headers={"Authorization": "Bearer s3cret"}).json["pageSize"] == 100  # type: ignore[index]
     # The vendor API needs its own credentials only.
     api = Api(client, app.extensions["dsco_sandbox"])
     assert api.fetch_token(NORTHWIND).status_code == 200

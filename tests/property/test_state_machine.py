@@ -658,6 +658,7 @@ TestConversationRules.settings = settings()
 
 def test_the_state_machine_follows_the_loaded_profile() -> None:
     profile = settings.default
+    assert profile is not None
     chosen = TestConversationRules.settings
     assert (chosen.max_examples, chosen.stateful_step_count) == (
         profile.max_examples,
