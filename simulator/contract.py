@@ -208,9 +208,22 @@ class Contract:
 
     def validate(self, schema_uri: str, payload: Any) -> list[Violation]:
         """Validate against any registered schema, explaining each problem."""
-        validator = self._validator(schema_uri)
-        if self._fast[schema_uri](payload):
+        if self.passes_fast_check(schema_uri, payload):
             return []
+        return self.explain(schema_uri, payload)
+
+    def passes_fast_check(self, schema_uri: str, payload: Any) -> bool:
+        """The compiled yes/no check alone, which ``validate`` trusts when it says "valid".
+
+        Public so that tests can hold it to agreement with :meth:`explain`: through ``validate``
+        alone, a check that wrongly said "valid" would never be compared with anything.
+        """
+        self._validator(schema_uri)
+        return self._fast[schema_uri](payload)
+
+    def explain(self, schema_uri: str, payload: Any) -> list[Violation]:
+        """Every violation the pure-Python validator finds, without asking the compiled check first."""
+        validator = self._validator(schema_uri)
         violations: list[Violation] = []
         for error in sorted(validator.iter_errors(payload), key=lambda e: list(map(str, e.absolute_path))):
             violations.extend(_explain(error, self.registry))

@@ -1,17 +1,10 @@
 """The layer rules of ARCHITECTURE.md, checked on the source with ``ast`` (nothing is imported).
 
-Layers, lowest first; a module may import only from its own layer or the layers below it:
-
-    domain      simulator.domain                                  standard library only
-    support     simulator (the package itself), simulator.resources, simulator.webhooks,
-                simulator.client, simulator.control_client, simulator.transport, ...
-    contract    simulator.contract, simulator.contract_diff, simulator.contract_deviations,
-                simulator.worldgen, simulator.yamlnodes
-    bootstrap   simulator.bootstrap
-    personas    simulator.personas
-    http        simulator.http
-    scenario    simulator.scenario, simulator.conformance, simulator.harness
-    wiring      simulator.cli, simulator.pytest_plugin, simulator.__main__
+Layers: ``LAYERS`` below, lowest first; a module may import only from its own layer or the layers
+below it. ARCHITECTURE.md shows the same layers, highest first, in a table whose first column names
+each layer and whose rows name its modules; the tests at the end keep the two in step (every module
+of the package is in LAYERS, every entry of LAYERS is named in its layer's rows, and no row names a
+module of another layer).
 
 Every import counts, wherever it is written (inside a function or an ``if TYPE_CHECKING:`` block
 too): a layer rule is about what a module depends on, not about when the import runs. Relative
@@ -35,6 +28,7 @@ anywhere is flagged too, since it rebinds module state from inside a function.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -405,3 +399,61 @@ def test_the_state_heuristic_accepts_constants_and_local_state(source: str) -> N
 def test_no_module_binds_mutable_state_at_module_level(module: str) -> None:
     found = mutable_globals(MODULES[module].read_text("utf-8"))
     assert not found, "\n".join(f"{path_of(module)}:{line}: {what}" for line, what in found)
+
+
+# --- ARCHITECTURE.md shows the same layers ----------------------------------------------------------
+
+DOCUMENT = ROOT / "ARCHITECTURE.md"
+MENTION = re.compile(r"(?<![\w/.])((?:[a-z_]+/)*(?:__init__\.py|__main__\.py|[a-z_]+\.py|[a-z_]+/))")
+
+
+def documented_layers(text: str) -> list[tuple[str, list[str]]]:
+    """(layer, modules named in its rows) from the first fenced block of ARCHITECTURE.md, as written.
+
+    A row that starts in the first column opens a layer; indented rows continue it. A name counts
+    when it is a module or package of ``simulator/`` (``http/console/``, ``client.py``,
+    ``__init__.py`` for the package itself); other words of the descriptions are ignored.
+    """
+    block = text.split("```", 2)[1]
+    layers: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            layers.append((line.split()[0], []))
+        assert layers, f"ARCHITECTURE.md: a layer row must come first: {line!r}"
+        for mention in MENTION.findall(line):
+            module = "simulator." + mention.removesuffix("/").removesuffix(".py").replace("/", ".")
+            module = module.removesuffix(".__init__")
+            if module in MODULES:
+                layers[-1][1].append(module)
+    return layers
+
+
+def test_architecture_md_lists_the_layers_of_LAYERS_in_order() -> None:
+    documented = [name for name, _ in documented_layers(DOCUMENT.read_text("utf-8"))]
+    assert documented == [name for name, _ in reversed(LAYERS)]
+
+
+@pytest.mark.parametrize("index", range(len(LAYERS)))
+def test_architecture_md_names_each_layer_s_modules_and_no_others(index: int) -> None:
+    name, entries = LAYERS[index]
+    named = dict(documented_layers(DOCUMENT.read_text("utf-8")))[name]
+    missing = [entry for entry in entries if entry not in named]
+    assert not missing, f"ARCHITECTURE.md's {name} rows do not name {missing}"
+    elsewhere = [module for module in named if layer_of(module) != index]
+    assert not elsewhere, f"ARCHITECTURE.md's {name} rows name modules of other layers: {elsewhere}"
+
+
+def test_the_document_check_reads_layers_and_modules() -> None:
+    text = """Intro
+```
+http        http/, client.py      Flask; not a module: contracts/ or namespaces.py
+            http/console/         the console
+support     __init__.py           the version
+```
+"""
+    assert documented_layers(text) == [
+        ("http", ["simulator.http", "simulator.client", "simulator.http.console"]),
+        ("support", ["simulator"]),
+    ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from test_serve_command import Served, start
+from serve_support import Served, start
 
 THREADS = 8
 CALLS_PER_THREAD = 25

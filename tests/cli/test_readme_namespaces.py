@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from cli_support import readme_sh_block
-from test_serve_command import start
+from serve_support import start
 
 
 def namespaces_block() -> str:

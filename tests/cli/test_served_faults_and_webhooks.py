@@ -157,7 +157,7 @@ def test_a_webhook_receiver_gets_a_correctly_signed_post_and_a_failing_receiver_
             "client_id": "retailer-demo",
             "client_secret": "retailer-demo-secret",
         }
-        token = client.post("/api/v3/oauth2/token", data=form).json["access_token"]
+        token = client.post("/api/v3/oauth2/token", data=form).json["access_token"]  # type: ignore[index]
         created = client.post(
             "/api/v3/conversation",
             json={
@@ -174,7 +174,7 @@ def test_a_webhook_receiver_gets_a_correctly_signed_post_and_a_failing_receiver_
         dispatcher.close(timeout=TIMEOUT)
 
     assert len(state.posts) == 3
-    [notification] = client.get("/_sandbox/notifications?account=2000001").json["notifications"]
+    [notification] = client.get("/_sandbox/notifications?account=2000001").json["notifications"]  # type: ignore[index]
     for attempt, (headers, body) in enumerate(state.posts, start=1):
         assert verify("whsec-test", body, headers[SIGNATURE_HEADER])
         assert not verify("another-secret", body, headers[SIGNATURE_HEADER])
@@ -184,11 +184,11 @@ def test_a_webhook_receiver_gets_a_correctly_signed_post_and_a_failing_receiver_
         assert payload == notification
         assert payload["event"] == "conversation.message.created"
         assert payload["dscoAccountId"] == "2000001"
-        assert payload["dscoConversationId"] == created.json["id"]
+        assert payload["dscoConversationId"] == created.json["id"]  # type: ignore[index]
         assert payload["message"]["message"] == "It is late"
     assert len({headers["X-Dsco-Sandbox-Delivery"] for headers, _ in state.posts}) == 1
 
-    attempts = client.get("/_sandbox/events?kind=webhook").json["events"]
+    attempts = client.get("/_sandbox/events?kind=webhook").json["events"]  # type: ignore[index]
     assert [e["delivery"]["attempt"] for e in attempts] == [1, 2, 3]
     assert [e["delivery"]["delivered"] for e in attempts] == [False, False, True]
     assert [e["delivery"]["status"] for e in attempts] == [500, 500, 204]
@@ -197,4 +197,4 @@ def test_a_webhook_receiver_gets_a_correctly_signed_post_and_a_failing_receiver_
     assert {e["delivery"]["id"] for e in attempts} == {notification["id"]}
     assert {e["delivery"]["url"] for e in attempts} == {url}
     # Northwind, the sender, has no webhook and no notification.
-    assert client.get("/_sandbox/notifications?account=1000001").json["notifications"] == []
+    assert client.get("/_sandbox/notifications?account=1000001").json["notifications"] == []  # type: ignore[index]

@@ -34,7 +34,7 @@ def test_world_new_writes_a_commented_world_that_serves(
         headers={"Authorization": "bearer example-retailer-token"},
     )
     assert created.status_code == 201, created.text
-    assert created.json["dscoSupplierTradingPartnerId"] == "SUPPLY-1"
+    assert created.json["dscoSupplierTradingPartnerId"] == "SUPPLY-1"  # type: ignore[index]
     token = client.post(
         "/api/v3/oauth2/token",
         data={"grant_type": "client_credentials", "client_id": "example-supplier",

@@ -42,8 +42,9 @@ from simulator.http import ServerConfig, create_app
 TOKEN = "retailer-demo-token"
 APP = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False, lag_min=0, lag_max=0)))
 SANDBOX: Sandbox = APP.extensions["dsco_sandbox"]
-START = parse_rfc3339("2026-05-01T10:00:00Z")
-assert START is not None
+_start = parse_rfc3339("2026-05-01T10:00:00Z")
+assert _start is not None
+START: int = _start
 SANDBOX.clock.freeze()
 SANDBOX.clock.set(START)
 schema = load_contract(token=TOKEN, max_examples=25, stateful=True)
@@ -51,7 +52,7 @@ schema.app = APP
 
 
 @schema.parametrize()
-def test_every_operation_keeps_the_contract(case: Case) -> None:
+def test_every_operation_keeps_the_contract(case: Case[Any]) -> None:
     case.call_and_validate()
 
 
@@ -93,7 +94,7 @@ class ContractWorkflow(schema.as_state_machine()):  # type: ignore[misc]
         output: StepOutput = super().step(input)
         return output
 
-    def before_call(self, case: Case) -> None:
+    def before_call(self, case: Case[Any]) -> None:
         """Let valid creates name a real partner, so that the links have something to follow.
 
         A random createConversation body names a partner and a context that do not exist and is
@@ -174,7 +175,7 @@ def broken_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> I
     if environ["PATH_INFO"] == "/api/v3/conversation/list" and environ["REQUEST_METHOD"] == "POST":
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"conversations": "not a list"}).encode()]
-    return WELL_BEHAVED(environ, start_response)  # type: ignore[no-any-return]
+    return WELL_BEHAVED(environ, start_response)
 
 
 WELL_BEHAVED = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False)))

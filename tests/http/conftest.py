@@ -1,8 +1,9 @@
 """Fixtures for the HTTP tests: one app per test around the default world, with a frozen clock.
 
-The app is built with the rate limit off (as DESIGN asks of test fixtures), a fixed post-processing
-lag of ``LAG`` seconds, and its clock frozen at ``START``; every request goes through
-:class:`http_support.CheckedClient`, which fails the test on any 5xx or contract break.
+The app is built with the rate limit off (so a test's burst of calls never meets a 429 it did not
+ask for), a fixed post-processing lag of ``LAG`` seconds, and its clock frozen at ``START``; every
+request goes through :class:`http_support.CheckedClient`, which fails the test on any 5xx or
+contract break.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from http_support import LAG, START, Api, CheckedClient
+from http_support import LAG, START, Api, CheckedClient, Control
 
 from simulator.contract import Contract
 from simulator.domain.clock import ControllableClock
@@ -57,3 +58,9 @@ def client(app: Flask) -> FlaskClient:
 def api(client: FlaskClient, sandbox: Sandbox) -> Api:
     """Calls as any account of the default world (tokens fetched once each), plus time control."""
     return Api(client, sandbox)
+
+
+@pytest.fixture
+def control(api: Api) -> Control:
+    """The control plane (``/_sandbox``) of the same app, through the same checked client as ``api``."""
+    return Control(api.client)

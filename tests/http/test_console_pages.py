@@ -63,7 +63,7 @@ def test_the_docs_serve_the_contracts_and_nothing_else(app: Flask) -> None:
         assert f'href="/docs/contracts/{name}"' in page
         assert client.get(f"/docs/contracts/{name}").status_code == 200
     assert "createConversation" in client.get("/docs/contracts/openapi.yaml").get_data(as_text=True)
-    assert client.get("/docs/contracts/schemas/conversation.json").json["title"] == "Conversation"
+    assert client.get("/docs/contracts/schemas/conversation.json").json["title"] == "Conversation"  # type: ignore[index]
     for path in (
         "/docs/contracts/../pyproject.toml",
         "/docs/contracts/%2e%2e/README.md",

@@ -22,11 +22,6 @@ from http_support import (
 )
 
 
-@pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
 # --- reading and changing the clock -------------------------------------------------------------
 def test_get_clock_shows_now_and_that_it_is_frozen(app: Flask, control: Control) -> None:
     state = control.clock()

@@ -31,11 +31,6 @@ from simulator.http import ServerConfig, create_app
 
 
 @pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
-@pytest.fixture
 def unchecked(app: Flask, sandbox: Sandbox) -> Api:
     """The fixtures' sandbox, called through a client that lets injected 5xx answers through."""
     return Api(plain_client(app), sandbox)
@@ -414,7 +409,7 @@ def test_an_admin_token_guards_the_control_plane_but_not_the_vendor_api(contract
     for scheme in ("Bearer", "bearer"):
         ok = client.get("/_sandbox/health", headers={"Authorization": f"{scheme} s3cret"})
         assert (ok.status_code, ok.json) == (200, {"status": "ok"})
-    assert client.get("/_sandbox/config", headers={"Authorization": "Bearer s3cret"}).json["pageSize"] == 100
+    assert client.get("/_sandbox/config", headers={"Authorization": "Bearer s3cret"}).json["pageSize"] == 100  # type: ignore[index]
     # The vendor API needs its own credentials only.
     api = Api(client, app.extensions["dsco_sandbox"])
     assert api.fetch_token(NORTHWIND).status_code == 200

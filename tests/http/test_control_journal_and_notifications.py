@@ -24,11 +24,6 @@ from http_support import (
 )
 
 
-@pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
 # --- the journal -------------------------------------------------------------------------------------
 def test_every_api_call_is_journaled_newest_last_with_what_was_sent_and_answered(
     app: Flask, api: Api, control: Control

@@ -16,11 +16,6 @@ from http_support import NORTHWIND, Api, Control, error_lines, schema_problems
 from simulator.domain.clock import SystemClock, format_rfc3339, seconds
 
 
-@pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
 def test_resume_puts_a_frozen_advanced_clock_back_on_wall_time(app: Flask, control: Control) -> None:
     control.advance(70 * 60)
     before = format_rfc3339(SystemClock().now() - seconds(1))

@@ -45,11 +45,6 @@ QUERIES: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 @pytest.fixture
-def control(api: Api) -> Control:
-    return Control(api.client)
-
-
-@pytest.fixture
 def busy(api: Api, control: Control) -> Api:
     """A sandbox with conversations of every kind between several accounts, settled.
 

@@ -276,7 +276,7 @@ def test_conversation_pages_hold_each_match_once_in_order_despite_writes(
             if value is not None:
                 body[name] = value
     single = None
-    if records and data.draw(RARELY, label="use dscoConversationId"):
+    if len(records) > 0 and data.draw(RARELY, label="use dscoConversationId"):
         single = records[data.draw(st.integers(0, len(records) - 1), label="conversation")]
         body["dscoConversationId"] = single.id
 
@@ -385,7 +385,7 @@ def test_message_pages_hold_each_match_once_in_order_despite_writes(
             if value is not None:
                 body[name] = value
     single = None
-    if world.conversations and data.draw(RARELY, label="use dscoConversationId"):
+    if len(world.conversations) > 0 and data.draw(RARELY, label="use dscoConversationId"):
         single = world.conversations[data.draw(st.integers(0, len(world.conversations) - 1))]
         body["dscoConversationId"] = single.id
     if single is not None and not single.sees(lister):
@@ -395,7 +395,8 @@ def test_message_pages_hold_each_match_once_in_order_despite_writes(
     now = world.h.now()
     created_since = parse_rfc3339(body["createdSince"]) if "createdSince" in body else None
     until = parse_rfc3339(body["until"]) if "until" in body else now - MARGIN
-    care = body.get("type")
+    assert until is not None, body  # the body's "until" was formatted from an instant
+    care_filter: dict[str, str] | None = body.get("type")
     expected = [
         m
         for m in sorted(messages, key=lambda m: (m.create_time, m.seq))
@@ -403,11 +404,11 @@ def test_message_pages_hold_each_match_once_in_order_despite_writes(
         and (created_since is None or m.create_time >= created_since)
         and m.create_time < until
         and (single is None or m.conversation == single.id)
-        and (care is None or m.kind == "customer_care")
+        and (care_filter is None or m.kind == "customer_care")
         and (
-            care is None
-            or "customerCareType" not in care
-            or (m.sender == "retailer") == (care["customerCareType"] == "message_from_consumer")
+            care_filter is None
+            or "customerCareType" not in care_filter
+            or (m.sender == "retailer") == (care_filter["customerCareType"] == "message_from_consumer")
         )
         and (m.parties[1] if lister.role == "retailer" else m.parties[0]).account_id
         in body.get(

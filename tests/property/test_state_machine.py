@@ -650,7 +650,18 @@ class ConversationMachine(RuleBasedStateMachine):
 
 
 TestConversationRules = ConversationMachine.TestCase
-# Bounded for CI: about 15-20 s on a laptop, whatever the Hypothesis profile.
-TestConversationRules.settings = settings(
-    settings.default, max_examples=200, stateful_step_count=50, deadline=None
-)
+# The loaded Hypothesis profile (tests/conftest.py) decides how many runs and how many steps each,
+# so HYPOTHESIS_PROFILE=ci bounds this test like every other property test. Hypothesis's own
+# default for a state machine would instead turn every health check off.
+TestConversationRules.settings = settings()
+
+
+def test_the_state_machine_follows_the_loaded_profile() -> None:
+    profile = settings.default
+    assert profile is not None
+    chosen = TestConversationRules.settings
+    assert (chosen.max_examples, chosen.stateful_step_count) == (
+        profile.max_examples,
+        profile.stateful_step_count,
+    )
+    assert chosen.suppress_health_check == profile.suppress_health_check
