@@ -47,8 +47,9 @@ from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
 from .domain.notifications import Notification
-from .domain.sandbox import COLLECTIONS, Sandbox
+from .domain.sandbox import Sandbox
 from .domain.state import build_store, notification_to_json
+from .domain.state_parts import collection_names, derived_names
 from .domain.views import encode_json
 from .domain.world import World
 from .staterows import CONVERSATIONS, MESSAGES
@@ -57,8 +58,9 @@ SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
 SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A ``--state-file`` with one of these suffixes is a SQLite database; any other is a JSON file."""
-_NOT_KEPT = frozenset({"exportedAt", "sequence", *COLLECTIONS})
-"""Sections of the document that are not section rows: derived at export, or kept as records."""
+_NOT_KEPT = frozenset({*derived_names(), *collection_names()})
+"""Parts of the state (``domain/state_parts.py``) that are not section rows: derived at export, or
+kept as records."""
 _SCHEMA = """
 CREATE TABLE sections (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
