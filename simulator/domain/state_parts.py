@@ -58,8 +58,6 @@ if TYPE_CHECKING:
     from .sandbox import Sandbox
 
 Applier = Callable[[], None]
-Records = Mapping[str, Sequence[Any]]
-"""A snapshot of the collections, by part name: taken under the sandbox's lock at export."""
 
 
 class Kind(Enum):
@@ -126,7 +124,7 @@ def _keep(sandbox: Sandbox, restore_settings: bool) -> None:
     return None
 
 
-def _not_exported(sandbox: Sandbox, records: Records | None) -> Any:
+def _not_exported(sandbox: Sandbox) -> Any:
     return None
 
 
@@ -142,9 +140,8 @@ class StatePart:
     on_reset: OnReset
     holds: tuple[str, ...]
     """The sandbox attributes (dotted paths from the sandbox) that are this part's state."""
-    export: Callable[[Sandbox, Records | None], Any] = _not_exported
-    """A header, derived value or section: its value (``None`` leaves it out). ``records`` is the
-    collections' snapshot, or ``None`` when the collections are not being exported."""
+    export: Callable[[Sandbox], Any] = _not_exported
+    """A header, derived value or section: its value (``None`` leaves it out)."""
     records: Callable[[Sandbox], Sequence[Any]] | None = None
     """A collection: its records now (immutable, so a list of them is a consistent snapshot)."""
     to_json: Callable[[Any], Any] = _same
@@ -157,31 +154,31 @@ class StatePart:
 
 
 # --- the parts ---------------------------------------------------------------------------------
-def _export_format(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_format(sandbox: Sandbox) -> Any:
     return STATE_FORMAT
 
 
-def _export_version(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_version(sandbox: Sandbox) -> Any:
     return STATE_VERSION
 
 
-def _export_time(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_time(sandbox: Sandbox) -> Any:
     return format_rfc3339(sandbox.clock.now())
 
 
-def _export_clock(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_clock(sandbox: Sandbox) -> Any:
     return sandbox.clock_state()
 
 
-def _export_config(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_config(sandbox: Sandbox) -> Any:
     return sandbox.config_json()
 
 
-def _export_world(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_world(sandbox: Sandbox) -> Any:
     return sandbox.world.document
 
 
-def _export_notification_sequence(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_notification_sequence(sandbox: Sandbox) -> Any:
     return sandbox.notifications.seq
 
 
@@ -209,7 +206,7 @@ def _prepare_clock(sandbox: Sandbox, incoming: Incoming) -> Applier:
     return partial(sandbox.clock.restore, instant, frozen=bool(raw["frozen"]))
 
 
-def _export_generators(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_generators(sandbox: Sandbox) -> Any:
     return {name: sandbox._generator_json(name, rng) for name, rng in sandbox._generators.items()}
 
 
@@ -265,11 +262,16 @@ def _reset_world(sandbox: Sandbox, restore_settings: bool) -> None:
     sandbox._attach(sandbox.world, sandbox.store)
 
 
-def _export_sequence(sandbox: Sandbox, records: Records | None) -> Any:
-    if records is None:
-        return None
-    last = [records[name][-1].seq for name in ("conversations", "messages") if records[name]]
-    return max([*last, 0])
+def _export_sequence(sandbox: Sandbox) -> Any:
+    return sandbox.store.last_seq()
+
+
+def _prepare_sequence(sandbox: Sandbox, incoming: Incoming) -> Applier:
+    """New conversations and messages go on after the saved number, as they would have in the
+    sandbox it was saved from (records alone can fall short of it: a change of reference ids takes
+    a number of its own)."""
+    store, last = incoming.store, incoming.document.get("sequence", 0)
+    return partial(store.continue_after, last)
 
 
 def _clear_store(sandbox: Sandbox, restore_settings: bool) -> None:
@@ -354,7 +356,14 @@ STATE_PARTS: tuple[StatePart, ...] = (
         export=_export_notification_sequence,
         # restored with the notifications, which it must not fall behind
     ),
-    StatePart("sequence", Kind.DERIVED, OnReset.NOT_APPLICABLE, (), export=_export_sequence),
+    StatePart(
+        "sequence",
+        Kind.SECTION,
+        OnReset.CLEARED,  # numbering starts again with the cleared store
+        ("store._seq",),
+        export=_export_sequence,
+        prepare=_prepare_sequence,
+    ),
     StatePart(
         "conversations",
         Kind.COLLECTION,
@@ -364,7 +373,6 @@ STATE_PARTS: tuple[StatePart, ...] = (
             "store._by_reference",
             "store._conversations_by_account",
             "store._messages_by_conversation",
-            "store._seq",
         ),
         records=_conversations,
         to_json=conversation_to_json,
@@ -414,7 +422,7 @@ def _scroll_registry(sandbox: Sandbox) -> Any:
     return cast(Any, sandbox.conversations)._scrolls
 
 
-def _export_scrolls(sandbox: Sandbox, records: Records | None) -> Any:
+def _export_scrolls(sandbox: Sandbox) -> Any:
     return _scroll_registry(sandbox).export() or None
 
 
@@ -440,7 +448,7 @@ def extension_part(name: str) -> StatePart:
     """The part an extension attached under ``name`` is: a section it exports, checks and restores
     itself, after everything else (it acts on a sandbox already restored or reset)."""
 
-    def export(sandbox: Sandbox, records: Records | None) -> Any:
+    def export(sandbox: Sandbox) -> Any:
         return sandbox.extensions[name].export()
 
     def prepare(sandbox: Sandbox, incoming: Incoming) -> Applier:
@@ -543,7 +551,7 @@ def snapshot(sandbox: Sandbox, *, collections: bool) -> tuple[dict[str, Any], di
     head: dict[str, Any] = {}
     for part in parts:
         if part.kind is not Kind.COLLECTION:
-            value = part.export(sandbox, records if collections else None)
+            value = part.export(sandbox)
             if value is not None:
                 head[part.name] = value
     return head, records
