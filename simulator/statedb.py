@@ -58,6 +58,11 @@ SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
 SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A ``--state-file`` with one of these suffixes is a SQLite database; any other is a JSON file."""
+ROW_TABLES = ("conversations", "messages", "tokens", "notifications")
+"""The collection parts of the state (``domain/state_parts.py``) this database keeps as rows: each
+has its table, is read back by :meth:`StateDatabase.read_document` or :meth:`~StateDatabase.read_records`,
+and is followed change by change by :class:`Persistence`. A collection part added to the state
+needs its table here (a test compares this with the definition)."""
 _NOT_KEPT = frozenset({*derived_names(), *collection_names()})
 """Parts of the state (``domain/state_parts.py``) that are not section rows: derived at export, or
 kept as records."""
