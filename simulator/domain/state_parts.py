@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import partial
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -146,6 +147,8 @@ class StatePart:
     """A collection: its records now (immutable, so a list of them is a consistent snapshot)."""
     to_json: Callable[[Any], Any] = _same
     """A collection: one record as the document holds it."""
+    key: Callable[[Any], str] = str
+    """A collection: what tells one of its records from the others (a store's row key)."""
     prepare: Callable[[Sandbox, Incoming], Applier | None] = _nothing_to_prepare
     """Check this part of an incoming document (raise :class:`InvalidRequest`, code
     ``invalid_state``, naming the field) and return what puts it in place, if anything."""
@@ -376,6 +379,7 @@ STATE_PARTS: tuple[StatePart, ...] = (
         ),
         records=_conversations,
         to_json=conversation_to_json,
+        key=attrgetter("id"),
         reset=_clear_store,
         # put in place with the world (one store holds both collections): see _prepare_world
     ),
@@ -386,6 +390,7 @@ STATE_PARTS: tuple[StatePart, ...] = (
         ("store._messages", "store._messages_by_account"),
         records=_messages,
         to_json=message_to_json,
+        key=attrgetter("id"),
     ),
     StatePart(
         "tokens",
@@ -394,6 +399,7 @@ STATE_PARTS: tuple[StatePart, ...] = (
         ("auth._tokens",),
         records=_tokens,
         to_json=token_to_json,
+        key=attrgetter("access_token"),
         prepare=_prepare_tokens,
     ),
     StatePart(
@@ -403,6 +409,7 @@ STATE_PARTS: tuple[StatePart, ...] = (
         ("notifications._by_account",),
         records=_notifications,
         to_json=notification_to_json,
+        key=attrgetter("id"),
         prepare=_prepare_notifications,
         reset=_clear_notifications,
     ),
