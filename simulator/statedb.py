@@ -34,16 +34,18 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, TextIO
 
 from .bootstrap import WorldFileError, world_from_document
 from .contract import Contract
-from .domain.auth import token_to_json
+from .domain.auth import IssuedToken, token_to_json
 from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
+from .domain.notifications import Notification
 from .domain.sandbox import Sandbox
 from .domain.state import build_store, notification_to_json
 from .domain.state_changes import ChangeTracker, CollectionChanges
@@ -327,32 +329,37 @@ _UPSERT_TOKEN = (
 _dumps = encode_json  # compact, and one encoder built once rather than one per call
 
 
-_KEYS = {"conversations": "id", "messages": "id", "tokens": "token", "notifications": "id"}
-"""Each row table's key column."""
+def _token_row(token: IssuedToken) -> tuple[Any, ...]:
+    return token.access_token, _dumps(token_to_json(token))
+
+
+def _notification_row(notification: Notification) -> tuple[Any, ...]:
+    return notification.id, _dumps(notification_to_json(notification))
+
+
+_TABLES: Mapping[str, tuple[str, Callable[[Any], Any], str]] = MappingProxyType(
+    {
+        "conversations": ("id", CONVERSATIONS.row, CONVERSATIONS.upsert),
+        "messages": ("id", MESSAGES.row, MESSAGES.upsert),
+        "tokens": ("token", _token_row, _UPSERT_TOKEN),
+        "notifications": ("id", _notification_row, _UPSERT_NOTIFICATION),
+    }
+)
+"""Each row table of :data:`ROW_TABLES`: its key column, a record as its row, the upsert."""
 
 
 def _row_statements(table: str, changes: CollectionChanges) -> list[tuple[str, Any]]:
     """One collection's changes as statements on its table: clear, delete, then upsert."""
     if not changes:
         return []
+    key, row, upsert = _TABLES[table]
     statements: list[tuple[str, Any]] = []
     if changes.cleared:
         statements.append((f"DELETE FROM {table}", ()))
     if changes.removed:
-        keys = [(key,) for key in changes.removed]
-        statements.append((f"DELETE FROM {table} WHERE {_KEYS[table]} = ?", keys))
-    records = changes.written.values()
-    if not records:
-        return statements
-    if table == "conversations":
-        statements.append((CONVERSATIONS.upsert, [CONVERSATIONS.row(c) for c in records]))
-    elif table == "messages":
-        statements.append((MESSAGES.upsert, [MESSAGES.row(m) for m in records]))
-    elif table == "tokens":
-        statements.append((_UPSERT_TOKEN, [(t.access_token, _dumps(token_to_json(t))) for t in records]))
-    else:
-        rows = [(n.id, _dumps(notification_to_json(n))) for n in records]
-        statements.append((_UPSERT_NOTIFICATION, rows))
+        statements.append((f"DELETE FROM {table} WHERE {key} = ?", [(k,) for k in changes.removed]))
+    if changes.written:
+        statements.append((upsert, [row(record) for record in changes.written.values()]))
     return statements
 
 
