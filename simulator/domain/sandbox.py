@@ -312,9 +312,8 @@ class Sandbox:
     # What the state is, part by part, is defined once in ``state_parts.py``; these methods only
     # take the lock and assemble or apply what the parts give.
     def export_state(self, *, collections: bool = True) -> dict[str, Any]:
-        """The state document; with ``collections=False`` only its small parts (no collections and
-        nothing derived from them), cheap enough to take after every write, which is what
-        persistence does."""
+        """The state document; with ``collections=False`` only its small parts (the collections
+        left out), cheap enough to take after every write, which is what persistence does."""
         with self.lock:
             head, records = snapshot(self, collections=collections)
             for name, to_json in collection_encoders(self).items() if collections else ():

@@ -23,7 +23,9 @@ already restored or reset).
 
 Stores (``statefile.py``, ``statedb.py``, the namespace stores, a shared store later) learn from
 here which parts are collections (:func:`collection_names`) and which are derived at export and
-not kept (:func:`derived_names`); everything else is a small section they keep as a value.
+not kept (:func:`derived_names`); everything else is a small section they keep as a value. A
+store that saves change by change follows the sandbox through ``state_changes.ChangeTracker``,
+which reports the changes of each collection part by the part's ``key``.
 """
 
 from __future__ import annotations
