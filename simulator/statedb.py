@@ -11,11 +11,10 @@ every commit) closes that window too.
 What is kept is the state document (``domain/state.py``) in two shapes:
 
 * the record collections (conversations, messages, tokens, notifications) as one row per record,
-  written as the store and the notification center report them
-  (:class:`~simulator.domain.store.StoreObserver`, ``NotificationObserver``), so a call costs the
-  records it touched, whatever the size of the state. Notifications are a collection rather than
-  a section because they grow with every message (up to 1000 per account): as one section they
-  would be rewritten whole on each write;
+  written as :class:`~simulator.domain.state_changes.ChangeTracker` reports them changed, so a
+  call costs the records it touched, whatever the size of the state. Notifications are a
+  collection rather than a section because they grow with every message (up to 1000 per
+  account): as one section they would be rewritten whole on each write;
 * every other section of the document as ``name -> JSON`` rows (an object section one row per
   member), rewritten only when its value changed. A section added to the state document later is
   kept without any change here.
@@ -35,9 +34,9 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any, TextIO
 
 from .bootstrap import WorldFileError, world_from_document
@@ -47,8 +46,10 @@ from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest, StorageFailed
 from .domain.models import Conversation, Message
 from .domain.notifications import Notification
-from .domain.sandbox import COLLECTIONS, Sandbox
+from .domain.sandbox import Sandbox
 from .domain.state import build_store, notification_to_json
+from .domain.state_changes import ChangeTracker, CollectionChanges
+from .domain.state_parts import collection_names, derived_names
 from .domain.views import encode_json
 from .domain.world import World
 from .staterows import CONVERSATIONS, MESSAGES
@@ -57,8 +58,14 @@ SCHEMA_VERSION = 1
 """``PRAGMA user_version`` of the layout below; a database with a newer one is refused."""
 SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A ``--state-file`` with one of these suffixes is a SQLite database; any other is a JSON file."""
-_NOT_KEPT = frozenset({"exportedAt", "sequence", *COLLECTIONS})
-"""Sections of the document that are not section rows: derived at export, or kept as records."""
+ROW_TABLES = ("conversations", "messages", "tokens", "notifications")
+"""The collection parts of the state (``domain/state_parts.py``) this database keeps as rows: each
+has its table, is read back by :meth:`StateDatabase.read_document` or :meth:`~StateDatabase.read_records`,
+and is followed change by change by :class:`Persistence`. A collection part added to the state
+needs its table here (a test compares this with the definition)."""
+_NOT_KEPT = frozenset({*derived_names(), *collection_names()})
+"""Parts of the state (``domain/state_parts.py``) that are not section rows: derived at export, or
+kept as records."""
 _SCHEMA = """
 CREATE TABLE sections (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tokens (token TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -210,72 +217,19 @@ class StateDatabase:
 class Persistence:
     """Keeps a :class:`StateDatabase` in step with one sandbox, change by change.
 
-    It is the store's observer (collecting the records each call writes) and the sandbox's
-    ``after_change`` (committing them with the changed sections before the answer goes out).
+    It is the sandbox's ``after_change``: it takes what changed from its
+    :class:`~simulator.domain.state_changes.ChangeTracker` (the records each call wrote, the small
+    sections as they are now) and commits that before the answer goes out.
     """
 
     def __init__(self, database: StateDatabase, sandbox: Sandbox, contract: Contract) -> None:
         self.database = database
         self.sandbox = sandbox
         self.contract = contract
+        self.changes = ChangeTracker(sandbox)
         self._written: dict[str, Any] = {}
         """The small sections as last committed (values are compared by identity first: the
         world, or a generator that did not move, is the very object it was)."""
-        self._pending: dict[str, Any] = {}
-        self._conversations: dict[str, Conversation] = {}
-        self._messages: dict[str, Message] = {}
-        self._cleared = False
-        self._store: object = None
-        self._tokens: dict[str, IssuedToken] | None = None
-        self._tokens_known = 0
-        self._notifications_added: dict[str, Notification] = {}
-        self._notifications_dropped: set[str] = set()
-        self._notifications_cleared = False
-
-    # --- the store's observer ----------------------------------------------------------------
-    def conversation_written(self, conversation: Conversation) -> None:
-        self._conversations[conversation.id] = conversation
-
-    def message_written(self, message: Message) -> None:
-        self._messages[message.id] = message
-
-    def cleared(self) -> None:
-        self._cleared = True
-        self._conversations.clear()
-        self._messages.clear()
-
-    # --- the notification center's observer ---------------------------------------------------
-    def notification_added(self, notification: Notification) -> None:
-        self._notifications_added[notification.id] = notification
-
-    def notification_dropped(self, notification: Notification) -> None:
-        if self._notifications_added.pop(notification.id, None) is None:
-            self._notifications_dropped.add(notification.id)
-
-    def notifications_cleared(self) -> None:
-        self._notifications_cleared = True
-        self._notifications_added.clear()
-        self._notifications_dropped.clear()
-
-    def _notification_statements(self, everything: bool) -> list[tuple[str, Any]]:
-        statements: list[tuple[str, Any]] = []
-        if everything or self._notifications_cleared:
-            statements.append(("DELETE FROM notifications", ()))
-        if self._notifications_dropped:
-            gone = [(i,) for i in self._notifications_dropped]
-            statements.append(("DELETE FROM notifications WHERE id = ?", gone))
-        added = self.sandbox.notifications.all() if everything else list(self._notifications_added.values())
-        if added:
-            rows = [(n.id, _dumps(notification_to_json(n))) for n in added]
-            statements.append((_UPSERT_NOTIFICATION, rows))
-        return statements
-
-    def _follow_notifications(self) -> None:
-        """Listen to the sandbox's notification center from now on, with nothing collected yet."""
-        self.sandbox.notifications.observer = self
-        self._notifications_added = {}
-        self._notifications_dropped = set()
-        self._notifications_cleared = False
 
     # --- saving ------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -286,25 +240,16 @@ class Persistence:
 
     def flush(self) -> None:
         """Commit what changed since the last flush as one transaction (called under the lock)."""
-        sandbox, db = self.sandbox, self.database
+        db = self.database
         db.check_fork()
+        changes = self.changes.take()
         statements: list[tuple[str, Any]] = []
-        store = sandbox.store
-        if store is not self._store:  # a new store (an import, or the first flush): write it all
+        if changes.everything:
             self._written = {}
-            statements += [
-                (f"DELETE FROM {table}", ()) for table in ("sections", "conversations", "messages")
-            ]
-            conversations = {c.id: c for c in store.all_conversations()}
-            messages = {m.id: m for m in store.all_messages()}
-        else:
-            if self._cleared:
-                statements += [("DELETE FROM conversations", ()), ("DELETE FROM messages", ())]
-            conversations, messages = self._conversations, self._messages
-        statements += _upserts(conversations.values(), messages.values())
-        statements += self._token_statements()
-        statements += self._notification_statements(everything=store is not self._store)
-        sections, gone = self._changed_sections()
+            statements.append(("DELETE FROM sections", ()))
+        for name in ROW_TABLES:
+            statements += _row_statements(name, changes.collections[name])
+        sections, gone = self._changed_sections(changes.sections)
         if sections:  # one statement for them all: each call into sqlite3 has its own cost
             rows = [(_dumps(path), _dumps(value)) for path, value in sections.items()]
             statements.append((_UPSERT_SECTION, rows))
@@ -323,40 +268,15 @@ class Persistence:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             self._undo(error)
-        self._written = self._pending
-        self._conversations = {}
-        self._messages = {}
-        self._cleared = False
-        if store is not self._store:
-            self._store = store
-            if hasattr(store, "observer"):
-                store.observer = self
-        self._tokens = sandbox.auth.issued
-        self._tokens_known = len(self._tokens)
-        self._follow_notifications()
+        self._written = changes.sections
 
-    def _token_statements(self) -> list[tuple[str, Any]]:
-        issued = self.sandbox.auth.issued
-        if issued is not self._tokens or len(issued) < self._tokens_known:
-            rows = [(t.access_token, _dumps(token_to_json(t))) for t in issued.values()]
-            return [("DELETE FROM tokens", ()), *([(_UPSERT_TOKEN, rows)] if rows else [])]
-        added = len(issued) - self._tokens_known
-        if not added:
-            return []
-        newest = reversed(list(islice(reversed(issued.values()), added)))
-        return [(_UPSERT_TOKEN, [(t.access_token, _dumps(token_to_json(t))) for t in newest])]
-
-    def _changed_sections(self) -> tuple[dict[_Path, Any], list[_Path]]:
+    def _changed_sections(self, now: dict[str, Any]) -> tuple[dict[_Path, Any], list[_Path]]:
         """The section rows whose value differs from what was last committed, and the rows of
         members that are gone (a fault rule removed, say)."""
         changed: dict[_Path, Any] = {}
         gone: list[_Path] = []
-        sections = {
-            k: v for k, v in self.sandbox.export_state(collections=False).items() if k not in _NOT_KEPT
-        }
-        _compare((), sections, self._written, changed, gone)
+        _compare((), now, self._written, changed, gone)
         changed.pop((), None)  # the document itself is not a row
-        self._pending = sections
         return changed, gone
 
     def _undo(self, error: sqlite3.Error) -> None:
@@ -391,13 +311,7 @@ class Persistence:
             if collecting:
                 gc.enable()
         self._written = {k: v for k, v in document.items() if k not in _NOT_KEPT}
-        self._store = sandbox.store
-        if hasattr(sandbox.store, "observer"):
-            sandbox.store.observer = self
-        self._conversations, self._messages, self._cleared = {}, {}, False
-        self._tokens = sandbox.auth.issued
-        self._tokens_known = len(self._tokens)
-        self._follow_notifications()
+        self.changes.saved()
 
 
 _MISSING = object()
@@ -415,14 +329,37 @@ _UPSERT_TOKEN = (
 _dumps = encode_json  # compact, and one encoder built once rather than one per call
 
 
-def _upserts(conversations: Iterable[Conversation], messages: Iterable[Message]) -> list[tuple[str, Any]]:
+def _token_row(token: IssuedToken) -> tuple[Any, ...]:
+    return token.access_token, _dumps(token_to_json(token))
+
+
+def _notification_row(notification: Notification) -> tuple[Any, ...]:
+    return notification.id, _dumps(notification_to_json(notification))
+
+
+_TABLES: Mapping[str, tuple[str, Callable[[Any], Any], str]] = MappingProxyType(
+    {
+        "conversations": ("id", CONVERSATIONS.row, CONVERSATIONS.upsert),
+        "messages": ("id", MESSAGES.row, MESSAGES.upsert),
+        "tokens": ("token", _token_row, _UPSERT_TOKEN),
+        "notifications": ("id", _notification_row, _UPSERT_NOTIFICATION),
+    }
+)
+"""Each row table of :data:`ROW_TABLES`: its key column, a record as its row, the upsert."""
+
+
+def _row_statements(table: str, changes: CollectionChanges) -> list[tuple[str, Any]]:
+    """One collection's changes as statements on its table: clear, delete, then upsert."""
+    if not changes:
+        return []
+    key, row, upsert = _TABLES[table]
     statements: list[tuple[str, Any]] = []
-    rows = [CONVERSATIONS.row(conversation) for conversation in conversations]
-    if rows:
-        statements.append((CONVERSATIONS.upsert, rows))
-    rows = [MESSAGES.row(message) for message in messages]
-    if rows:
-        statements.append((MESSAGES.upsert, rows))
+    if changes.cleared:
+        statements.append((f"DELETE FROM {table}", ()))
+    if changes.removed:
+        statements.append((f"DELETE FROM {table} WHERE {key} = ?", [(k,) for k in changes.removed]))
+    if changes.written:
+        statements.append((upsert, [row(record) for record in changes.written.values()]))
     return statements
 
 

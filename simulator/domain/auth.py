@@ -102,9 +102,6 @@ class Authenticator:
             raise Unauthenticated.at("Authorization", "unknown bearer token", code="token_unknown")
         return account
 
-    def export(self) -> list[dict[str, str | int]]:
-        return [token_to_json(t) for t in self._tokens.values()]
-
     @property
     def issued(self) -> dict[str, IssuedToken]:
         """The live tokens, in the order issued. Issuing appends; only a sweep of expired tokens or

@@ -12,13 +12,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 from typing import Any, Protocol
 
 from .auth import Authenticator, IssuedToken
 from .clock import EARLIEST, LATEST, MICROS, ControllableClock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
-from .errors import InvalidRequest, Problem
+from .errors import InvalidRequest
 from .faults import FaultDecision, FaultPlan, rule_from_json
 from .journal import Journal
 from .models import Account, Conversation, Message, References, uuid4_text
@@ -27,25 +26,12 @@ from .operations import WRITE_OPERATIONS
 from .paging import ScrollRegistry
 from .ratelimit import RateLimiter
 from .service import ConversationService
-from .state import (
-    GENERATORS,
-    STATE_FORMAT,
-    STATE_VERSION,
-    Generator,
-    conversation_to_json,
-    generator_to_json,
-    generators_from_json,
-    message_to_json,
-    notification_to_json,
-    notifications_from_json,
-    rebuild_store,
-)
+from .state import GENERATORS, Generator, generator_to_json
+from .state_parts import collection_encoders, forget_transient, prepare_import, reset_parts, snapshot
 from .store import MemoryStore, Store
 from .views import encode_json, message_view
 from .world import World
 
-COLLECTIONS = ("conversations", "messages", "tokens", "notifications")
-"""The state document's big sections: lists of records. Every other section is small."""
 _Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
 
 
@@ -160,20 +146,7 @@ class Sandbox:
         rate limit off by one run starts the next one as configured).
         """
         with self.lock:
-            if restore_settings:
-                self.config.copy_from(self._initial_config)
-                self.rate_limiter.per_second = self.config.rate_limit_per_second
-                self.journal.resize(self.config.journal_size)
-            self.store.clear()
-            self.rate_limiter.clear()
-            self.journal.clear()
-            self.notifications.clear()
-            for name in ("ids", "lags", "scrolls", "notifications", "faults"):  # tokens stay valid
-                self._generators[name] = self._seeded(name)
-            self.faults = FaultPlan(self._generators["faults"])
-            self._attach(self.world, self.store)
-            for extension in list(self.extensions.values()):
-                extension.after_reset()
+            reset_parts(self, restore_settings)
             self.changed()
 
     def changed(self) -> None:
@@ -327,37 +300,16 @@ class Sandbox:
             return self.config_json()
 
     # --- state -----------------------------------------------------------------------------
+    # What the state is, part by part, is defined once in ``state_parts.py``; these methods only
+    # take the lock and assemble or apply what the parts give.
     def export_state(self, *, collections: bool = True) -> dict[str, Any]:
-        """The state document; with ``collections=False`` only its small sections (everything but
-        :data:`COLLECTIONS` and the ``sequence`` derived from them), cheap enough to take after
-        every write, which is what persistence does."""
+        """The state document; with ``collections=False`` only its small parts (the collections
+        left out), cheap enough to take after every write, which is what persistence does."""
         with self.lock:
-            document: dict[str, Any] = {
-                "format": STATE_FORMAT,
-                "version": STATE_VERSION,
-                "exportedAt": format_rfc3339(self.clock.now()),
-                "world": self.world.document,
-                "clock": self.clock_state(),
-                "config": self.config_json(),
-                "random": {name: self._generator_json(name, rng) for name, rng in self._generators.items()},
-                "notificationSequence": self.notifications.seq,
-                **{
-                    name: part
-                    for name, extension in self.extensions.items()
-                    if (part := extension.export()) is not None
-                },
-            }
-            if collections:
-                conversations = [conversation_to_json(c) for c in self.store.all_conversations()]
-                messages = [message_to_json(m) for m in self.store.all_messages()]
-                document["sequence"] = max(
-                    [c["seq"] for c in conversations] + [m["seq"] for m in messages] + [0]
-                )
-                document["conversations"] = conversations
-                document["messages"] = messages
-                document["tokens"] = self.auth.export()
-                document["notifications"] = [notification_to_json(n) for n in self.notifications.all()]
-            return document
+            head, records = snapshot(self, collections=collections)
+            for name, to_json in collection_encoders(self).items() if collections else ():
+                head[name] = [to_json(item) for item in records[name]]
+            return head
 
     def export_state_text(self, batch: int = 1000) -> Iterator[str]:
         """:meth:`export_state` as JSON text, piece by piece, for a state of any size.
@@ -366,21 +318,11 @@ class Sandbox:
         snapshot) and encoded afterwards, so writes go on while a large export is being sent.
         """
         with self.lock:
-            head = self.export_state(collections=False)
-            conversations = list(self.store.all_conversations())
-            messages = list(self.store.all_messages())
-            tokens = self.auth.export()
-            notifications = self.notifications.all()
-        last = [conversations[-1].seq] if conversations else []
-        head["sequence"] = max(last + ([messages[-1].seq] if messages else []) + [0])
+            head, records = snapshot(self, collections=True)
+            encoders = collection_encoders(self)
         yield encode_json(head)[:-1]
-        sections: tuple[tuple[str, list[Any], Callable[[Any], Any]], ...] = (
-            ("conversations", conversations, conversation_to_json),
-            ("messages", messages, message_to_json),
-            ("tokens", tokens, _same),
-            ("notifications", notifications, notification_to_json),
-        )
-        for name, items, to_json in sections:
+        for name, to_json in encoders.items():
+            items = records[name]
             yield f',"{name}":['
             for start in range(0, len(items), batch):
                 chunk = ",".join(encode_json(to_json(item)) for item in items[start : start + batch])
@@ -393,53 +335,17 @@ class Sandbox:
     ) -> None:
         """Replace everything with a schema-valid state document whose world is already loaded.
 
-        Everything is built and checked first (store, settings, fault rules, clock, generators);
-        only then is anything swapped, so a refused document leaves this sandbox untouched.
-        ``store`` is the document's conversations and messages when they were loaded already
-        (:func:`~.state.build_store`), so the document may leave them out.
+        Every part is checked and built first; only then is anything swapped, so a refused
+        document leaves this sandbox untouched. ``store`` is the document's conversations and
+        messages when they were loaded already (:func:`~.state.build_store`), so the document may
+        leave them out.
         """
-        store = store or rebuild_store(world, document)
-        raw_config = document["config"]
-        try:
-            config = self.config.updated(raw_config)
-        except InvalidRequest as error:
-            raise InvalidRequest(
-                *(Problem(f"config.{p.field}", p.message) for p in error.problems), code="invalid_state"
-            ) from None
-        rules = {
-            operation: rule_from_json(f"config.faults.{operation}", raw)
-            for operation, raw in raw_config.get("faults", {}).items()
-        }
-        instant = parse_rfc3339(document["clock"]["now"])
-        if instant is None:
-            raise InvalidRequest.at("clock.now", "is not an RFC 3339 date-time", code="invalid_state")
-        generators = generators_from_json(document, config.seed)
-        notifications = notifications_from_json(document, store, partial(_payload, world))
-        appliers = [
-            extension.prepare_import(document.get(name), world) for name, extension in self.extensions.items()
-        ]
+        appliers = prepare_import(self, world, document, store)
         with self.lock:
-            self.config.copy_from(config)
-            self.clock.restore(instant, frozen=bool(document["clock"]["frozen"]))
-            self.rate_limiter.clear()
-            self.journal.resize(self.config.journal_size)
-            self.journal.clear()
-            last = max([document.get("notificationSequence", 0), *(n.seq for n in notifications)])
-            self.notifications.restore(notifications, last)
-            self._generators = generators
-            self.faults = FaultPlan(generators["faults"])
-            for operation, rule in rules.items():
-                self.faults.configure(operation, rule)
-            self._attach(world, store)
-            self.auth = Authenticator(world, self.config)
-            self.auth.restore(list(document.get("tokens", [])))
+            forget_transient(self)
             for apply in appliers:
                 apply()
             self.changed()
-
-
-def _same(item: Any) -> Any:
-    return item
 
 
 def _payload(world: World, message: Message, references: References) -> Callable[[], dict[str, Any]]:

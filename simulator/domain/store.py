@@ -150,6 +150,11 @@ class MemoryStore:
     def last_seq(self) -> int:
         return self._seq
 
+    def continue_after(self, seq: int) -> None:
+        """Hand out sequence numbers after ``seq`` from now on (a restored state's last one, which a
+        change of reference ids can leave above every record's own)."""
+        self._seq = max(self._seq, seq)
+
     # --- conversations ---------------------------------------------------------------------
     def add_conversation(self, conversation: Conversation) -> None:
         self._conversations[conversation.id] = conversation
