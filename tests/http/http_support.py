@@ -147,6 +147,15 @@ class Api:
     def token(self, who: str) -> str:
         return self.api_client(who).access_token()
 
+    def tokens(self) -> dict[str, str]:
+        """The tokens fetched so far, by account."""
+        return {who: client.access_token() for who, client in self._clients.items()}
+
+    def adopt_tokens(self, tokens: Mapping[str, str]) -> None:
+        """Use ``tokens`` (another :class:`Api`'s) as if this one had fetched them."""
+        for who, token in tokens.items():
+            self.api_client(who).adopt_token({"access_token": token})
+
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"bearer {self.token(who)}"}
 

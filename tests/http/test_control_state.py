@@ -140,7 +140,9 @@ def test_an_export_imported_into_a_fresh_sandbox_answers_the_same(
     assert without_export_time(other_control.export()) == without_export_time(exported)
     # Tokens survived too: the fixtures' client keeps its tokens on the other sandbox.
     moved = Api(other.test_client(), other.extensions["dsco_sandbox"])
-    moved._tokens = dict(busy._tokens)  # the same client, pointed elsewhere
+    tokens = busy.tokens()
+    assert tokens
+    moved.adopt_tokens(tokens)  # the same client, pointed elsewhere
     assert every_page(moved) == before
 
 
