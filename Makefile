@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench docs clean browser screenshots
+.PHONY: serve test test-fast lint typecheck unit bench docs clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ screenshots: $(STAMP) browser
 	DSCO_SCREENSHOTS=docs $(BIN)/python -m pytest tests/browser -q
 
 test: lint typecheck unit
+
+# The inner loop: every test that starts no process (e2e) and is not a long run (slow): the domain,
+# the contract and the in-process HTTP app. A minute at most on 2 busy cores; `make test` is the gate.
+test-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS)
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.
 # The HTTP runs are shorter than the full 3 x 10 s to fit: override with BENCH_HTTP_ARGS=.

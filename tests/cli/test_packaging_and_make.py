@@ -36,6 +36,7 @@ def test_extras_name_what_the_plugin_and_contract_test_need() -> None:
     assert "dsco-sandbox examples" in readme
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_serve_passes_args_to_serve() -> None:
     result = subprocess.run(

@@ -17,9 +17,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 import requests
 from persona_support import QUARTER, START
 from serve_support import Served, start
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
