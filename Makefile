@@ -55,10 +55,12 @@ screenshots: $(STAMP) browser
 
 test: lint typecheck unit
 
-# The inner loop: every test that starts no process (e2e) and is not a long run (slow): the domain,
-# the contract and the in-process HTTP app. A minute at most on 2 busy cores; `make test` is the gate.
+# The inner loop: the domain, the contract, the in-process HTTP app and the layer rules, leaving out
+# whatever starts a process (e2e) or runs long (slow); `make test` is the gate. More folders or
+# flags: make test-fast FAST_PATHS="tests/domain tests/scenario" PYTEST_ARGS="-x -n 2".
+FAST_PATHS ?= tests/domain tests/contract tests/http tests/test_architecture.py
 test-fast: $(STAMP)
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS) $(FAST_PATHS)
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.
 # The HTTP runs are shorter than the full 3 x 10 s to fit: override with BENCH_HTTP_ARGS=.
