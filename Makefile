@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit bench docs clean browser screenshots
+.PHONY: serve test test-fast lint typecheck unit bench docs clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ screenshots: $(STAMP) browser
 	DSCO_SCREENSHOTS=docs $(BIN)/python -m pytest tests/browser -q
 
 test: lint typecheck unit
+
+# The inner loop: the domain, the contract, the in-process HTTP app and the layer rules, leaving out
+# whatever starts a process (e2e) or runs long (slow); `make test` is the gate. More folders or
+# flags: make test-fast FAST_PATHS="tests/domain tests/scenario" PYTEST_ARGS="-x -n 2".
+FAST_PATHS ?= tests/domain tests/contract tests/http tests/test_architecture.py
+test-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS) $(FAST_PATHS)
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.
 # The HTTP runs are shorter than the full 3 x 10 s to fit: override with BENCH_HTTP_ARGS=.

@@ -1,11 +1,20 @@
-"""Shared fixtures and the Hypothesis profiles (``ci`` is bounded so CI time stays predictable)."""
+"""Shared fixtures, the Hypothesis profiles (``ci`` is bounded so CI time stays predictable), and
+the rule that keeps ``make test-fast`` fast: a test that starts a process is marked ``e2e``.
+
+``make test-fast`` runs ``-m "not slow and not e2e"``. A test left unmarked that starts a process
+(a served sandbox, the command line, pip, a browser) fails with a message saying to mark it, in
+every run, so the fast loop cannot grow a server start by accident.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -50,3 +59,42 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return next(out.glob("dsco_sandbox-*.whl"))
+
+
+OUT_OF_THE_FAST_LOOP = ("e2e", "slow")
+
+
+class ProcessNotMarked(AssertionError):
+    """An unmarked test (or a fixture it uses) tried to start a process."""
+
+
+@contextmanager
+def processes_only_if_marked(item: pytest.Item) -> Iterator[None]:
+    if any(item.get_closest_marker(name) for name in OUT_OF_THE_FAST_LOOP):
+        yield
+        return
+    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def refuse(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        raise ProcessNotMarked(
+            f"{item.nodeid} starts a process ({args!r}): mark it @pytest.mark.e2e "
+            "(or the module, with pytestmark), so that `make test-fast` leaves it out"
+        )
+
+    subprocess.Popen._execute_child = refuse  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with processes_only_if_marked(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with processes_only_if_marked(item):
+        return (yield)

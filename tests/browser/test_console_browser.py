@@ -18,7 +18,7 @@ RETAILER, SUPPLIER = "1000001", "2000001"
 LEGACY = {RETAILER: "retailer-demo-token", SUPPLIER: "supplier-demo-token"}
 TITLE = "Where is my parcel?"
 PAGES = ("/", "/console/conversations", "/console/accounts", "/console/journal", "/console/settings", "/docs")
-pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 
 def _by_id(browser: Any, element_id: str) -> Any:

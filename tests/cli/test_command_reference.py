@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from cli_support import REPO
+
+pytestmark = pytest.mark.e2e
 
 
 def test_the_readme_command_reference_matches_every_commands_help() -> None:

@@ -19,6 +19,8 @@ import pytest
 import requests
 from serve_support import Served, start
 
+pytestmark = pytest.mark.e2e
+
 THREADS = 8
 CALLS_PER_THREAD = 25
 TIMEOUT = 60.0

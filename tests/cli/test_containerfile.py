@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from cli_support import REPO
 
 STATE_IN_VOLUME = "/data/sandbox-state.json"
@@ -48,6 +49,7 @@ def test_the_state_file_lives_in_a_declared_volume_and_no_cmd_hides_appended_fla
     assert not re.search(r"^CMD ", text, re.M)  # flags after the image name go to the entry point
 
 
+@pytest.mark.e2e
 def test_the_image_refuses_to_expose_the_control_plane_without_a_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DSCO_SANDBOX_ADMIN_TOKEN"}
     result = subprocess.run(
@@ -57,6 +59,7 @@ def test_the_image_refuses_to_expose_the_control_plane_without_a_token(tmp_path:
     assert "--admin-token" in result.stderr
 
 
+@pytest.mark.e2e
 def test_appended_flags_apply_and_the_healthcheck_passes_with_the_token(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     # Flags appended after the image name, as `docker run IMAGE --page-size 3` does; loopback and a

@@ -14,12 +14,14 @@ from simulator.cli import main
 OURS = REPO / "contracts" / "openapi.yaml"
 
 
+@pytest.mark.e2e
 def test_our_contract_does_not_differ_from_itself() -> None:
     result = run_cli("contract", "diff", str(OURS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "No differences."
 
 
+@pytest.mark.e2e
 def test_a_document_with_a_changed_enum_is_reported_with_exit_1(tmp_path: Path) -> None:
     spec = yaml.safe_load(OURS.read_text("utf-8"))
     # A "newer vendor spec" that adds a status; the schemas are external files, so inline a copy.
@@ -37,6 +39,7 @@ def test_a_document_with_a_changed_enum_is_reported_with_exit_1(tmp_path: Path) 
     assert "getConversations" in result.stdout
 
 
+@pytest.mark.e2e
 def test_an_unreadable_document_exits_2(tmp_path: Path) -> None:
     result = run_cli("contract", "diff", str(tmp_path / "missing.yaml"))
     assert result.returncode == 2

@@ -12,6 +12,7 @@ from cli_support import REPO, run_cli
 from serve_support import start
 
 
+@pytest.mark.e2e
 def test_contract_test_passes_against_a_real_sandbox() -> None:
     server = start("--no-rate-limit")
     try:
@@ -24,6 +25,7 @@ def test_contract_test_passes_against_a_real_sandbox() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 def test_contract_test_exits_2_when_the_target_cannot_be_reached() -> None:
     result = run_cli("contract", "test", "--target", "http://127.0.0.1:1", "--token", "t")
     assert result.returncode == 2

@@ -7,6 +7,8 @@ from cli_support import run_cli
 
 from simulator import __version__
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize(
     "command",

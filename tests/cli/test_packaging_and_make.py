@@ -36,6 +36,7 @@ def test_extras_name_what_the_plugin_and_contract_test_need() -> None:
     assert "dsco-sandbox examples" in readme
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_serve_passes_args_to_serve() -> None:
     result = subprocess.run(
@@ -48,3 +49,21 @@ def test_make_serve_passes_args_to_serve() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(".venv/bin/dsco-sandbox serve --page-size 3 --log")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_fast_leaves_out_the_slow_and_e2e_tests_it_registers() -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "test-fast", "PYTEST_ARGS=-x"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    command = result.stdout.strip()
+    assert '-m "not slow and not e2e" -x tests/domain tests/contract tests/http' in command
+    markers = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["pytest"]["ini_options"]
+    assert {line.split(":")[0] for line in markers["markers"]} == {"slow", "e2e"}
+    assert "--strict-markers" in markers["addopts"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_support import readme_sh_block
 from serve_support import start
+
+pytestmark = pytest.mark.e2e
 
 
 def control_block() -> str:

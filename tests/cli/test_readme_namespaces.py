@@ -6,8 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_support import readme_sh_block
 from serve_support import start
+
+pytestmark = pytest.mark.e2e
 
 
 def namespaces_block() -> str:

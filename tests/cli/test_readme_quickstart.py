@@ -7,8 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
 from cli_support import REPO
 from serve_support import start
+
+pytestmark = pytest.mark.e2e
 
 
 def readme_block(heading: str, language: str) -> str:

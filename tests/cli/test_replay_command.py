@@ -5,7 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import pytest
 from cli_support import REPO, run_cli
+
+pytestmark = pytest.mark.e2e
 
 FAILING = """\
 name: a scenario that expects the wrong status

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from serve_support import Served, start
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def served() -> Iterator[Served]:

@@ -12,6 +12,8 @@ import requests
 from cli_support import run_cli
 from serve_support import Served, start
 
+pytestmark = pytest.mark.e2e
+
 pytest.importorskip("granian")
 
 RETAILER = {"Authorization": "bearer retailer-demo-token"}

@@ -18,6 +18,7 @@ def _world_with_remote_webhook() -> dict[str, object]:
     return dict(world)
 
 
+@pytest.mark.e2e
 def test_the_namespace_flags_set_the_limit_the_ttl_and_the_webhook_hosts() -> None:
     server = start("--max-namespaces", "1", "--namespace-ttl", "123", "--allow-webhook-hosts")
     try:
@@ -31,6 +32,7 @@ def test_the_namespace_flags_set_the_limit_the_ttl_and_the_webhook_hosts() -> No
         server.stop()
 
 
+@pytest.mark.e2e
 def test_zero_namespaces_serves_none() -> None:
     server = start("--max-namespaces", "0")
     try:

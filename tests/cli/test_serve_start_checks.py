@@ -89,6 +89,7 @@ def test_a_state_file_in_a_read_only_folder_is_refused(
     assert len(lines) == 1 and "cannot write in" in lines[0]
 
 
+@pytest.mark.e2e
 def test_the_banner_says_which_server_runs_and_where_the_state_comes_from(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     served = start("--state-file", str(state))
@@ -116,6 +117,7 @@ def test_the_banner_says_which_server_runs_and_where_the_state_comes_from(tmp_pa
     assert run_facts(in_memory, "x")[1].startswith("  state          in memory only")
 
 
+@pytest.mark.e2e
 def test_log_prints_one_line_per_call_with_the_refusal() -> None:
     served = start("--log")
     try:

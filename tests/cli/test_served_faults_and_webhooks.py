@@ -55,6 +55,7 @@ def configure(served: Served, session: requests.Session, changes: dict[str, Any]
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.e2e
 def test_drop_next_breaks_the_connection_over_http_and_the_next_call_succeeds(
     served: Served, session: requests.Session
 ) -> None:
@@ -66,6 +67,7 @@ def test_drop_next_breaks_the_connection_over_http_and_the_next_call_succeeds(
     assert (response.status_code, response.json()) == (200, {"conversations": []})
 
 
+@pytest.mark.e2e
 def test_forced_statuses_reach_a_real_client_then_normal_answers_resume(
     served: Served, session: requests.Session
 ) -> None:
@@ -76,6 +78,7 @@ def test_forced_statuses_reach_a_real_client_then_normal_answers_resume(
     assert [a.headers.get("X-Sandbox-Fault") for a in answers] == ["forced status", "forced status", None]
 
 
+@pytest.mark.e2e
 def test_serve_refuses_a_non_loopback_host_without_an_admin_token() -> None:
     result = run_cli("serve", "--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2

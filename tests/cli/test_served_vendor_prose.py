@@ -16,6 +16,8 @@ import pytest
 import requests
 from serve_support import Served, start
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 10
 NORTHWIND_ACME = "aaa-bbb-ccc"  # Northwind's trading partner id for Acme
 NORTHWIND_GLOBEX = "ddd-eee-fff"  # ... and for Globex

@@ -8,8 +8,11 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import requests
 from serve_support import start
+
+pytestmark = pytest.mark.e2e
 
 ADMIN = {"Authorization": "bearer root-token"}
 FORM = {

@@ -21,6 +21,8 @@ from serve_support import Served, start
 
 from simulator.contract import Contract
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 10
 RETAILER_FORM = {
     "grant_type": "client_credentials",

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import requests
 from serve_support import start
+
+pytestmark = pytest.mark.e2e
 
 ADMIN = {"Authorization": "bearer root-token"}
 FORM = {

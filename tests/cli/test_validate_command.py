@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_support import REPO, run_cli
+
+pytestmark = pytest.mark.e2e
 
 SAMPLES = REPO / "tests" / "contract" / "samples"
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def wheel(built_wheel: Path) -> Path:

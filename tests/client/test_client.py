@@ -55,6 +55,7 @@ def open_conversation(c: DscoClient) -> dict[str, Any]:
     return c.create_conversation({"title": "Late order", "otherPartyTradingPartnerId": "aaa-bbb-ccc"})
 
 
+@pytest.mark.e2e
 def test_the_token_is_fetched_once_and_reused(server: Served, control: Any) -> None:
     c = client(server)
     first = c.access_token()
@@ -62,6 +63,7 @@ def test_the_token_is_fetched_once_and_reused(server: Served, control: Any) -> N
     assert c.access_token() == first
 
 
+@pytest.mark.e2e
 def test_an_expired_token_is_renewed_on_401(server: Served, control: Any) -> None:
     c = client(server)
     open_conversation(c)
@@ -71,11 +73,13 @@ def test_an_expired_token_is_renewed_on_401(server: Served, control: Any) -> Non
     assert c.access_token() != old
 
 
+@pytest.mark.e2e
 def test_a_static_legacy_token_is_used_as_is(server: Served, control: Any) -> None:
     c = DscoClient(server.base_url, token="retailer-demo-token")
     assert open_conversation(c)["dscoRetailerId"] == "1000001"
 
 
+@pytest.mark.e2e
 def test_429_and_503_are_retried_until_the_call_succeeds(server: Served, control: Any) -> None:
     control.config(faults={"createConversation": {"forceStatus": 503, "forceCount": 2}})
     delays: list[float] = []
@@ -88,12 +92,14 @@ def test_429_and_503_are_retried_until_the_call_succeeds(server: Served, control
     assert delays == [1.0]  # the sandbox's Retry-After: 1
 
 
+@pytest.mark.e2e
 def test_a_dropped_connection_is_retried_for_a_list_call(server: Served, control: Any) -> None:
     control.config(faults={"getConversations": {"dropNext": 1}})
     c = client(server)
     assert c.list_conversations({}) == {"conversations": []}
 
 
+@pytest.mark.e2e
 def test_a_dropped_connection_is_not_retried_for_a_create(server: Served, control: Any) -> None:
     control.config(faults={"createConversation": {"dropNext": 1}})
     c = client(server)
@@ -102,6 +108,7 @@ def test_a_dropped_connection_is_not_retried_for_a_create(server: Served, contro
         open_conversation(c)
 
 
+@pytest.mark.e2e
 def test_errors_that_retrying_cannot_fix_raise_with_the_sandbox_explanation(
     server: Served, control: Any
 ) -> None:
@@ -112,6 +119,7 @@ def test_errors_that_retrying_cannot_fix_raise_with_the_sandbox_explanation(
     assert "title: 51 characters, at most 50 allowed" in str(caught.value)
 
 
+@pytest.mark.e2e
 def test_giving_up_after_max_retries_returns_the_last_error(server: Served, control: Any) -> None:
     control.config(faults={"createConversation": {"forceStatus": 503, "forceCount": 10}})
     with pytest.raises(DscoApiError) as caught:
@@ -119,6 +127,7 @@ def test_giving_up_after_max_retries_returns_the_last_error(server: Served, cont
     assert caught.value.status == 503
 
 
+@pytest.mark.e2e
 def test_scroll_iteration_yields_every_item_once_across_pages(server: Served, control: Any) -> None:
     control.config(pageSize=3)
     c = client(server)
@@ -127,6 +136,7 @@ def test_scroll_iteration_yields_every_item_once_across_pages(server: Served, co
     assert [conversation["id"] for conversation in c.iter_conversations({})] == created
 
 
+@pytest.mark.e2e
 def test_the_guides_polling_recipe_sees_every_message_exactly_once(server: Served, control: Any) -> None:
     retailer, supplier = client(server), client(server, ACME)
     conversation = open_conversation(retailer)

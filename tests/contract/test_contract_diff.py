@@ -420,6 +420,7 @@ def run_diff(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.e2e
 def test_the_command_on_the_vendor_document_lists_only_accepted_deviations(vendor_spec_path: Path) -> None:
     result = run_diff(str(vendor_spec_path))
 
@@ -430,6 +431,7 @@ def test_the_command_on_the_vendor_document_lists_only_accepted_deviations(vendo
     assert any("pattern changed at *.upc" in line for line in lines)
 
 
+@pytest.mark.e2e
 def test_the_command_reports_one_changed_vendor_pattern_with_exit_1(
     vendor_raw: dict[str, Any], tmp_path: Path
 ) -> None:

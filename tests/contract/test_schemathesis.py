@@ -39,6 +39,8 @@ from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app
 
+pytestmark = pytest.mark.slow
+
 TOKEN = "retailer-demo-token"
 APP = create_app(ServerConfig(sandbox=SandboxConfig(rate_limit=False, lag_min=0, lag_max=0)))
 SANDBOX: Sandbox = APP.extensions["dsco_sandbox"]
@@ -198,6 +200,7 @@ def broken() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.e2e
 def test_conformance_passes_against_a_real_serve(served: Served) -> None:
     out = io.StringIO()
     code = run_conformance(

@@ -71,6 +71,7 @@ def test_creating_as_the_retailer_is_the_api_call_with_its_rules_and_notificatio
     assert curl.startswith("curl -s -X POST http://localhost/api/v3/conversation ")
 
 
+@pytest.mark.e2e
 def test_the_offered_curl_command_makes_the_same_call(api: Api) -> None:
     conversation_id = create(api)
     _, _, curl = shown(api.client, f"/console/conversations/{conversation_id}")

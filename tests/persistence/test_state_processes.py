@@ -51,6 +51,7 @@ def serve_exit(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
 
 
+@pytest.mark.e2e
 def test_a_killed_serve_loses_no_acknowledged_write_and_a_second_one_is_refused(tmp_path: Path) -> None:
     database = tmp_path / "state.db"
     first = start("--no-rate-limit", "--state-file", str(database))
@@ -70,6 +71,7 @@ def test_a_killed_serve_loses_no_acknowledged_write_and_a_second_one_is_refused(
         again.stop()
 
 
+@pytest.mark.e2e
 def test_serve_refuses_a_newer_database_with_one_line(tmp_path: Path) -> None:
     import sqlite3
 
@@ -83,6 +85,7 @@ def test_serve_refuses_a_newer_database_with_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_state_export_and_import_work_offline_and_round_trip(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,6 +153,7 @@ def test_state_commands_refuse_bad_files_with_one_line_and_exit_2(
     assert (tmp_path / "garbage.db").read_bytes() == b"not a database at all " * 200
 
 
+@pytest.mark.e2e
 def test_the_short_kill_run_loses_nothing(tmp_path: Path) -> None:
     """Two SIGKILLs under concurrent writes, as the bench does twenty times (bench/persistence.py)."""
     done = subprocess.run(

@@ -16,10 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from persona_support import QUARTER, START
 from serve_support import Served, start
 
 from simulator.control_client import ControlClient
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

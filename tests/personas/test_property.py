@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from persona_support import START, frozen_sandbox, persona_entries
@@ -19,6 +20,8 @@ from simulator.contract import Contract
 from simulator.domain.errors import SandboxError
 from simulator.domain.sandbox import Sandbox
 from simulator.personas.config import PLACEHOLDERS
+
+pytestmark = pytest.mark.slow
 
 chance = st.floats(min_value=0, max_value=1)
 delay = st.tuples(st.integers(0, 7200), st.integers(0, 7200)).map(lambda d: {"min": min(d), "max": max(d)})

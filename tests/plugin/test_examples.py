@@ -10,6 +10,8 @@ import pytest
 
 from simulator.harness import SandboxHandle
 
+pytestmark = pytest.mark.e2e
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parents[2]
 

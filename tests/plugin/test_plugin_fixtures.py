@@ -129,6 +129,7 @@ def test_default_again(dsco_sandbox):
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.e2e
 def test_dsco_target_runs_the_same_tests_against_another_server(pytester: pytest.Pytester) -> None:
     from serve_support import start
 

@@ -75,6 +75,7 @@ def _admin(server: Served, method: str, path: str) -> requests.Response:
     )
 
 
+@pytest.mark.e2e
 def test_xdist_workers_each_get_a_namespace_and_leave_the_default_untouched(
     pytester: pytest.Pytester, server: Served, tmp_path: Path
 ) -> None:

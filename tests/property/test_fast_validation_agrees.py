@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from simulator.contract import Contract
 
+pytestmark = pytest.mark.slow
+
 CONTRACT = Contract()
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=60)

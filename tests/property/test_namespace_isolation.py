@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -26,6 +27,8 @@ from simulator.contract import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
 from simulator.http.namespace_control import create_server_app
+
+pytestmark = pytest.mark.slow
 
 NAMESPACES = ("alpha", "beta", "gamma")
 START = "2023-05-01T10:00:00Z"

@@ -17,11 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from property_support import ACME, ACTORS, CONTOSO, GLOBEX, MARGIN, NORTHWIND, Actor, Harness, iso
 
 from simulator.domain.clock import parse_rfc3339, seconds
+
+pytestmark = pytest.mark.slow
 
 # (initiator, other party); the last two are invisible to Northwind, and Globex's to Acme.
 PAIRS = ((NORTHWIND, ACME), (NORTHWIND, GLOBEX), (ACME, NORTHWIND), (GLOBEX, NORTHWIND), (CONTOSO, ACME))

@@ -23,11 +23,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from property_support import ACME, NORTHWIND, START, Harness, iso
 
 from simulator.domain.clock import seconds
+
+pytestmark = pytest.mark.slow
 
 MARGIN_MS = 5000
 

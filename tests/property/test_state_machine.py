@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,6 +39,8 @@ from hypothesis.stateful import (
 from property_support import ACTORS, MARGIN, PARTNER_REFS, Actor, Harness, iso, trade
 
 from simulator.domain.clock import seconds
+
+pytestmark = pytest.mark.slow
 
 PAGE_SIZE = 3
 SCROLL_TTL = seconds(300)

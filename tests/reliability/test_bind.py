@@ -13,6 +13,8 @@ import pytest
 import requests
 from reliability_support import SERVERS, free_port, serve
 
+pytestmark = pytest.mark.e2e
+
 
 def _serve_again(server: str, port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -6,9 +6,12 @@ import json
 import socket
 from collections.abc import Iterator
 
+import pytest
 import requests
 from reliability_support import CREATE, RETAILER, counts
 from serve_support import Served
+
+pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
 

@@ -12,6 +12,8 @@ import requests
 from reliability_support import CREATE, RETAILER, SERVERS, counts, serve
 from serve_support import Served
 
+pytestmark = pytest.mark.e2e
+
 ATTACKS: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/_sandbox/clock", {"json": {"advance": 1e300}}, "advance"),
     ("POST", "/_sandbox/clock", {"json": {"set": "9999-12-31T23:59:59.999Z"}}, ""),  # in range: allowed

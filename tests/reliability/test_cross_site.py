@@ -8,9 +8,12 @@ and, bound to loopback, any ``Host`` that is not a loopback name.
 
 from __future__ import annotations
 
+import pytest
 import requests
 from reliability_support import CREATE, RETAILER, counts
 from serve_support import Served
+
+pytestmark = pytest.mark.e2e
 
 
 def test_cross_site_requests_are_refused_and_change_nothing(shared: Served) -> None:

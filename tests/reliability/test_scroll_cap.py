@@ -3,11 +3,14 @@ exactly like an expired one. (The bench runs 30 s of list load and reports the m
 
 from __future__ import annotations
 
+import pytest
 import requests
 from reliability_support import CREATE, RETAILER, counts
 from serve_support import Served
 
 from simulator.domain.paging import OPEN_SCROLLS_PER_ACCOUNT
+
+pytestmark = pytest.mark.e2e
 
 
 def test_the_oldest_scroll_is_evicted_past_the_cap_and_answers_like_an_expired_one(shared: Served) -> None:

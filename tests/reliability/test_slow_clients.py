@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
+import pytest
 import requests
 from serve_support import Served
 
@@ -46,6 +47,7 @@ def slow_clients(port: int, count: int, seconds: float) -> Iterator[list[socket.
             sock.close()
 
 
+@pytest.mark.e2e
 def test_normal_requests_are_served_while_slow_clients_hold_connections(shared: Served) -> None:
     port = int(shared.base_url.rsplit(":", 1)[1])
     with slow_clients(port, SLOW_CONNECTIONS, seconds=20):

@@ -14,6 +14,8 @@ import requests
 from reliability_support import serve
 from serve_support import Served, start
 
+pytestmark = pytest.mark.e2e
+
 
 def test_a_malformed_authorization_header_is_neither_echoed_nor_journaled(shared: Served) -> None:
     secret = "sbx-0123456789abcdef-do-not-echo"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from reliability_support import serve
+
+pytestmark = pytest.mark.e2e
 
 FORM = {
     "grant_type": "client_credentials",

@@ -68,6 +68,7 @@ def test_shipped_scenario_passes_in_process(path: Path, contract: Contract) -> N
     assert not any(step.status == "skipped" for step in result.steps), format_result(result)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("path", FILES, ids=IDS)
 def test_shipped_scenario_passes_against_a_served_sandbox(
     path: Path, contract: Contract, served: Served
