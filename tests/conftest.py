@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from fast_loop_support import processes_only_if_marked
 from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,33 +58,6 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return next(out.glob("dsco_sandbox-*.whl"))
-
-
-OUT_OF_THE_FAST_LOOP = ("e2e", "slow")
-
-
-class ProcessNotMarked(AssertionError):
-    """An unmarked test (or a fixture it uses) tried to start a process."""
-
-
-@contextmanager
-def processes_only_if_marked(item: pytest.Item) -> Iterator[None]:
-    if any(item.get_closest_marker(name) for name in OUT_OF_THE_FAST_LOOP):
-        yield
-        return
-    original = subprocess.Popen._execute_child  # type: ignore[attr-defined]
-
-    def refuse(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
-        raise ProcessNotMarked(
-            f"{item.nodeid} starts a process ({args!r}): mark it @pytest.mark.e2e "
-            "(or the module, with pytestmark), so that `make test-fast` leaves it out"
-        )
-
-    subprocess.Popen._execute_child = refuse  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        subprocess.Popen._execute_child = original  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,25 @@
+"""An unmarked test that starts a process fails with a message saying to mark it ``e2e``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from fast_loop_support import ProcessNotMarked, processes_only_if_marked
+
+pytest_plugins = ["pytester"]
+
+
+def test_an_unmarked_test_may_not_start_a_process(pytester: pytest.Pytester) -> None:
+    item = pytester.getitem("def test_func(): pass")
+    with processes_only_if_marked(item), pytest.raises(ProcessNotMarked, match=r"mark it @pytest\.mark\.e2e"):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+@pytest.mark.parametrize("marker", ["e2e", "slow"])
+def test_a_marked_test_may(pytester: pytest.Pytester, marker: str) -> None:
+    item = pytester.getitem(f"import pytest\n@pytest.mark.{marker}\ndef test_func(): pass")
+    guarded = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+    with processes_only_if_marked(item):
+        assert subprocess.Popen._execute_child is guarded  # type: ignore[attr-defined]
