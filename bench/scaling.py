@@ -118,6 +118,10 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
     supplier = sandbox.world.account("2000001")
     assert retailer is not None and supplier is not None
     auth = {"Authorization": "bearer retailer-demo-token"}
+    # The scroll continuation runs as the supplier (a party to every message too): the first-page
+    # figures open a scroll per call as the retailer, and past 100 open scrolls an account's oldest
+    # is dropped, which would take the continued scroll with it.
+    supplier_auth = {"Authorization": "bearer supplier-demo-token"}
     start = parse_rfc3339(T0)
     assert start is not None
     sandbox.clock.freeze(True)
@@ -161,11 +165,11 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
     target_conversation = conversations[len(conversations) // 2]
     add_body = {"dscoConversationId": target_conversation, "message": REPLY}
 
-    def domain_list(body: dict[str, Any]) -> dict[str, Any]:
-        return sandbox.call("getConversationMessages", retailer, body)
+    def domain_list(body: dict[str, Any], caller: Any = retailer) -> dict[str, Any]:
+        return sandbox.call("getConversationMessages", caller, body)
 
-    def http_call(path: str, body: dict[str, Any], status: int) -> Any:
-        response = client.post(path, json=body, headers=auth)
+    def http_call(path: str, body: dict[str, Any], status: int, headers: dict[str, str] = auth) -> Any:
+        response = client.post(path, json=body, headers=headers)
         assert response.status_code == status, (
             path,
             response.status_code,
@@ -200,6 +204,7 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
 
     first_all = domain_list({})
     assert len(first_all["messages"]) == min(100, size) and "scrollId" in first_all
+    scrolled = domain_list({}, supplier)
     first_window = domain_list(window)
     assert len(first_window["messages"]) == width, len(first_window["messages"])
 
@@ -239,12 +244,14 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
     # Both continue the scroll opened above (the same caller and operation may continue any of its
     # scrolls), so opening one, O(n), is paid once.
     domain_scroller = Scroller(
-        lambda s: domain_list({"scrollId": s}), lambda: domain_list({}), first_all["scrollId"]
+        lambda s: domain_list({"scrollId": s}, supplier),
+        lambda: domain_list({}, supplier),
+        scrolled["scrollId"],
     )
     http_scroller = Scroller(
-        lambda s: http_call(list_path, {"scrollId": s}, 200),
-        lambda: http_call(list_path, {}, 200),
-        first_all["scrollId"],
+        lambda s: http_call(list_path, {"scrollId": s}, 200, supplier_auth),
+        lambda: http_call(list_path, {}, 200, supplier_auth),
+        scrolled["scrollId"],
     )
     paths["domain"]["scroll_next_page"] = domain_scroller.step
     paths["test_client"]["scroll_next_page"] = http_scroller.step

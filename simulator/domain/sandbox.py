@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from .answers import Answer, Planned, nothing_to_store
 from .auth import Authenticator, IssuedToken
 from .clock import EARLIEST, LATEST, MICROS, ControllableClock, format_rfc3339, parse_rfc3339, seconds
 from .config import SandboxConfig
@@ -29,10 +30,11 @@ from .service import ConversationService
 from .state import GENERATORS, Generator, generator_to_json
 from .state_parts import collection_encoders, forget_transient, prepare_import, reset_parts, snapshot
 from .store import MemoryStore, Store
-from .views import encode_json, message_view
+from .views import answer_view, encode_json, message_view
 from .world import World
 
-_Handler = Callable[[Account, Mapping[str, Any]], dict[str, Any]]
+_Operation = Callable[[Account, Mapping[str, Any]], Planned]
+R = TypeVar("R")
 
 
 class SandboxExtension(Protocol):
@@ -125,16 +127,12 @@ class Sandbox:
             on_message=self._notify,
         )
         service = self.conversations
-        self._handlers: dict[str, _Handler] = {
+        self._operations: dict[str, _Operation] = {
             "createConversation": service.create_conversation,
             "updateConversation": service.update_conversation,
-            "getConversations": service.list_conversations,
+            "getConversations": _read(service.list_conversations),
             "addConversationMessage": service.add_message,
-            "getConversationMessages": service.list_messages,
-        }
-        self._encoded_handlers: dict[str, Callable[[Account, Mapping[str, Any]], str]] = {
-            "getConversations": service.list_conversations_encoded,
-            "getConversationMessages": service.list_messages_encoded,
+            "getConversationMessages": _read(service.list_messages),
         }
 
     def reset(self, *, restore_settings: bool = False) -> None:
@@ -175,22 +173,27 @@ class Sandbox:
             self.rate_limiter.per_second = self.config.rate_limit_per_second
             self.rate_limiter.check(caller.id, operation, self.clock.now())
 
-    def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Run one API operation for ``caller`` with a schema-valid body."""
+    def answer(
+        self, operation: str, caller: Account, body: Mapping[str, Any], render: Callable[[Answer], R]
+    ) -> R:
+        """Run one API operation for ``caller`` with a schema-valid body and return its answer as
+        ``render`` makes it: the one path every front end takes. The domain answers with records;
+        HTTP renders them as text (``http/presenter.py``), :meth:`call` as dicts. A write is stored
+        only once its answer is rendered, so a rendering that fails leaves nothing behind."""
         with self._running(operation):
-            answer = self._handlers[operation](caller, body)
+            planned = self._operations[operation](caller, body)
+            rendered = render(planned.answer)
+            planned.store()
             if operation in WRITE_OPERATIONS:
                 self.changed()
-            return answer
+            return rendered
 
-    def call_encoded(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
-        """:meth:`call`, answering with the JSON text a front end sends (list pages come from the
-        service's cache of encoded items, which is what keeps a 100-item page cheap)."""
-        encoded = self._encoded_handlers.get(operation)
-        if encoded is None:
-            return encode_json(self.call(operation, caller, body))
-        with self._running(operation):
-            return encoded(caller, body)
+    def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`answer` as the JSON value the API sends (for tests, tools, the console and the
+        personas)."""
+        with self.lock:
+            world = self.world
+            return self.answer(operation, caller, body, lambda answer: answer_view(world, answer, caller.id))
 
     @contextmanager
     def _running(self, operation: str) -> Iterator[None]:
@@ -346,6 +349,11 @@ class Sandbox:
             for apply in appliers:
                 apply()
             self.changed()
+
+
+def _read(operation: Callable[[Account, Mapping[str, Any]], Answer]) -> _Operation:
+    """A list operation as the operations table holds them: a read stores nothing."""
+    return lambda caller, body: Planned(operation(caller, body), nothing_to_store)
 
 
 def _payload(world: World, message: Message, references: References) -> Callable[[], dict[str, Any]]:

@@ -94,7 +94,9 @@ def notifications_from_json(
                 Problem(f"{where}.accountId", f"must be {message.recipient_id!r}, the message's recipient")
             )
         else:
-            references = store.references_at(message.conversation_id, message.seq)
+            conversation = store.conversation(message.conversation_id)
+            assert conversation is not None  # build_store checked every message's conversation
+            references = conversation.references
             found.append(
                 Notification(
                     raw["id"],

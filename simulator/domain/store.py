@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Protocol
 
-from .models import Conversation, Message, References, Role
+from .models import Conversation, Message, Role
 
 
 class StoreObserver(Protocol):
@@ -30,7 +30,7 @@ class StoreObserver(Protocol):
     def cleared(self) -> None: ...
 
 
-_Key = tuple[int, int]  # (create_time, seq): a total order that breaks same-millisecond ties
+Key = tuple[int, int]  # (create_time, seq): a total order that breaks same-millisecond ties
 
 
 class Store(Protocol):
@@ -40,11 +40,6 @@ class Store(Protocol):
     def add_conversation(self, conversation: Conversation) -> None: ...
     def replace_conversation(self, conversation: Conversation) -> None: ...
     def conversation(self, conversation_id: str) -> Conversation | None: ...
-    def references_at(self, conversation_id: str, seq: int) -> References:
-        """The conversation's reference ids as they were when ``seq`` was the last sequence number
-        handed out: what a scroll opened then shows on the conversation's messages."""
-        ...
-
     def conversation_by_reference(
         self, role: Role, owner_id: str, reference_id: str
     ) -> Conversation | None: ...
@@ -55,12 +50,21 @@ class Store(Protocol):
         self, account_id: str, since: int | None, until: int | None
     ) -> Iterator[Conversation]: ...
     def messages_of(
-        self, account_id: str, since: int | None, until: int | None, descending: bool = False
+        self,
+        account_id: str,
+        since: int | None,
+        until: int | None,
+        descending: bool = False,
+        after: Key | None = None,
     ) -> Iterator[Message]:
-        """Lazily, in (create_time, seq) order or its reverse; safe to pause while items arrive."""
+        """Lazily, in (create_time, seq) order or its reverse, starting just past the key ``after``
+        (where a scroll's previous page ended); read it before the next write."""
         ...
 
-    def last_seq(self) -> int: ...
+    def last_seq(self) -> int:
+        """The last sequence number handed out: a scroll's snapshot bound."""
+        ...
+
     def all_conversations(self) -> Iterator[Conversation]: ...
     def all_messages(self) -> Iterator[Message]: ...
     def counts(self) -> tuple[int, int]: ...
@@ -71,10 +75,10 @@ class Store(Protocol):
 class _TimeIndex:
     """Ids kept in (create_time, seq) order, searchable by time range."""
 
-    keys: list[_Key] = field(default_factory=list)
+    keys: list[Key] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
 
-    def add(self, key: _Key, item_id: str) -> None:
+    def add(self, key: Key, item_id: str) -> None:
         if not self.keys or self.keys[-1] < key:  # the usual case: time moves forward
             self.keys.append(key)
             self.ids.append(item_id)
@@ -89,37 +93,22 @@ class _TimeIndex:
         hi = len(self.keys) if until is None else bisect_left(self.keys, (until, -1))
         return self.ids[lo:hi]
 
-    def walk(self, since: int | None, until: int | None, descending: bool) -> Iterator[str]:
-        """:meth:`between`, lazily, one item at a time (nothing is copied up front).
-
-        The walk may pause for minutes between items (a scroll reads a page per call) while new
-        items arrive. Appends never move the items walked so far; an insert before the current
-        position (the clock set back) does, which the walk notices and re-finds its place by key.
-        """
+    def walk(
+        self, since: int | None, until: int | None, descending: bool, after: Key | None = None
+    ) -> Iterator[str]:
+        """:meth:`between`, lazily, starting just past the key ``after`` when given: a keyset seek,
+        O(log n) wherever the page starts. Nothing is kept between calls, so an insert made before
+        the next call cannot confuse it; the caller reads it before writing again."""
         keys, ids = self.keys, self.ids
-        low = None if since is None else (since, -1)
-        high = None if until is None else (until, -1)
-        last: _Key | None = None
+        lo = 0 if since is None else bisect_left(keys, (since, -1))
+        hi = len(keys) if until is None else bisect_left(keys, (until, -1))
         if not descending:
-            position = 0 if low is None else bisect_left(keys, low)
-            while True:
-                if last is not None and keys[position - 1] != last:
-                    position = bisect_right(keys, last)
-                if position >= len(keys) or (high is not None and keys[position] >= high):
-                    return
-                last = keys[position]
-                yield ids[position]
-                position += 1
-        else:
-            position = (len(keys) if high is None else bisect_left(keys, high)) - 1
-            while True:
-                if last is not None and (position + 1 >= len(keys) or keys[position + 1] != last):
-                    position = bisect_left(keys, last) - 1
-                if position < 0 or (low is not None and keys[position] < low):
-                    return
-                last = keys[position]
-                yield ids[position]
-                position -= 1
+            if after is not None:
+                lo = max(lo, bisect_right(keys, after))
+            return map(ids.__getitem__, range(lo, hi))
+        if after is not None:
+            hi = min(hi, bisect_left(keys, after))
+        return map(ids.__getitem__, range(hi - 1, lo - 1, -1))
 
 
 class MemoryStore:
@@ -137,8 +126,6 @@ class MemoryStore:
         self._conversations: dict[str, Conversation] = {}
         self._messages: dict[str, Message] = {}
         self._by_reference: dict[tuple[Role, str, str], str] = {}
-        # Per conversation, each change of its reference ids: (seq stamped, the ids before it).
-        self._reference_changes: dict[str, list[tuple[int, References]]] = {}
         self._conversations_by_account: dict[str, _TimeIndex] = {}
         self._messages_by_account: dict[str, _TimeIndex] = {}
         self._messages_by_conversation: dict[str, _TimeIndex] = {}
@@ -171,11 +158,6 @@ class MemoryStore:
         previous = self._conversations[conversation.id]
         self._conversations[conversation.id] = conversation
         self._index_references(previous, conversation)
-        if previous.references != conversation.references:
-            # Stamped with a fresh seq, so a scroll opened before it (smaller last seq) still sees
-            # the ids it opened with; such changes are rare, so the history stays small.
-            change = (self.next_seq(), previous.references)
-            self._reference_changes.setdefault(conversation.id, []).append(change)
         if self.observer is not None:
             self.observer.conversation_written(conversation)
 
@@ -193,12 +175,6 @@ class MemoryStore:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self._conversations.get(conversation_id)
-
-    def references_at(self, conversation_id: str, seq: int) -> References:
-        for stamped, before in self._reference_changes.get(conversation_id, ()):
-            if stamped > seq:
-                return before
-        return self._conversations[conversation_id].references
 
     def conversation_by_reference(self, role: Role, owner_id: str, reference_id: str) -> Conversation | None:
         found = self._by_reference.get((role, owner_id, reference_id))
@@ -238,11 +214,11 @@ class MemoryStore:
         if not messages:
             return
         self._messages.update(zip(map(attrgetter("id"), messages), messages, strict=True))
-        by_account: dict[str, tuple[list[_Key], list[str]]] = {}
-        by_conversation: dict[str, tuple[list[_Key], list[str]]] = {}
+        by_account: dict[str, tuple[list[Key], list[str]]] = {}
+        by_conversation: dict[str, tuple[list[Key], list[str]]] = {}
 
         def gathered(
-            groups: dict[str, tuple[list[_Key], list[str]]], name: str
+            groups: dict[str, tuple[list[Key], list[str]]], name: str
         ) -> tuple[Callable[[Any], None], Callable[[Any], None]]:
             found = groups.get(name)
             if found is None:
@@ -295,12 +271,17 @@ class MemoryStore:
         return [] if index is None else [self._messages[i] for i in index.between(None, None)]
 
     def messages_of(
-        self, account_id: str, since: int | None, until: int | None, descending: bool = False
+        self,
+        account_id: str,
+        since: int | None,
+        until: int | None,
+        descending: bool = False,
+        after: Key | None = None,
     ) -> Iterator[Message]:
         index = self._messages_by_account.get(account_id)
         if index is None:
             return iter(())
-        return map(self._messages.__getitem__, index.walk(since, until, descending))
+        return map(self._messages.__getitem__, index.walk(since, until, descending, after))
 
     def all_messages(self) -> Iterator[Message]:
         return iter(sorted(self._messages.values(), key=lambda m: m.seq))

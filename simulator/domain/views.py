@@ -9,9 +9,9 @@ retailer never sees ``dscoRetailerTradingPartnerId``; the sender of a message ne
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Any
 
+from .answers import Answer, ConversationPage, MessagePage, ShownMessage
 from .clock import format_rfc3339
 from .models import Conversation, Message, References
 from .world import World
@@ -50,8 +50,7 @@ def conversation_view(world: World, conversation: Conversation, viewer_id: str) 
 
 
 def message_view(world: World, message: Message, references: References, viewer_id: str) -> dict[str, Any]:
-    """``references``: the conversation's reference ids as the caller should see them (a scroll
-    shows them as they were when it opened)."""
+    """``references``: the conversation's reference ids (as they are when the message is shown)."""
     m = message
     view: dict[str, Any] = {}
     if m.customer_care_type is not None:
@@ -100,54 +99,26 @@ def _copy(value: Any) -> Any:
     return value
 
 
-class EncodedViews:
-    """Views already encoded as JSON text, per record version and viewer, for list pages.
-
-    A page of 100 items costs far more to build and encode than anything else a call does, and
-    the same items are listed again and again (every poll, every page of every scroll). Records are
-    immutable — an update replaces the record — so the text of a (record, viewer) pair never goes
-    stale; it is keyed by the record objects' identities and holds them, so an identity cannot be
-    reused while its entry lives. The cache is bounded, oldest entry out first.
-    """
-
-    def __init__(self, world: World, size: int = 4096) -> None:
-        self._world = world
-        self._size = size
-        # An OrderedDict, not a dict: evicting a plain dict's first key scans past every slot
-        # deleted before it, several microseconds per insert once the cache is full.
-        self._texts: OrderedDict[tuple[int, str], tuple[object, object, str]] = OrderedDict()
-
-    def conversation(self, conversation: Conversation, viewer_id: str) -> str:
-        key = (id(conversation), viewer_id)
-        hit = self._texts.get(key)
-        if hit is not None and hit[0] is conversation:
-            return hit[2]
-        text = encode_json(conversation_view(self._world, conversation, viewer_id))
-        self._keep(key, (conversation, None, text))
-        return text
-
-    def message(self, message: Message, references: References, viewer_id: str) -> str:
-        # A message shows its conversation's reference ids and nothing else of it, so those are
-        # what an entry is checked against (a new conversation record must not make it miss).
-        key = (id(message), viewer_id)
-        hit = self._texts.get(key)
-        if hit is not None and hit[0] is message and hit[1] == references:
-            return hit[2]
-        text = encode_json(message_view(self._world, message, references, viewer_id))
-        self._keep(key, (message, references, text))
-        return text
-
-    def _keep(self, key: tuple[int, str], entry: tuple[object, object, str]) -> None:
-        texts = self._texts
-        texts[key] = entry
-        if len(texts) > self._size:
-            texts.popitem(last=False)
+def answer_view(world: World, answer: Answer, viewer_id: str) -> dict[str, Any]:
+    """An operation's answer as the JSON value the API sends, for callers that want dicts (tests,
+    tools, the console, the personas). HTTP sends the same thing as text, built from each record's
+    cached encoding (``http/presenter.py``)."""
+    match answer:
+        case Conversation():
+            return conversation_view(world, answer, viewer_id)
+        case ShownMessage(message, references):
+            return message_view(world, message, references, viewer_id)
+        case ConversationPage(conversations, scroll_id):
+            views = [conversation_view(world, c, viewer_id) for c in conversations]
+            return page_body("conversations", views, scroll_id)
+        case MessagePage(messages, scroll_id):
+            views = [message_view(world, m.message, m.references, viewer_id) for m in messages]
+            return page_body("messages", views, scroll_id)
 
 
-def encode_page(name: str, texts: list[str], scroll_id: str | None) -> str:
-    """A list answer from encoded items: ``{"scrollId": ..., name: [...]}`` as the vendor orders it."""
-    items = f'"{name}":[{",".join(texts)}]'
-    return f'{{"scrollId":{encode_json(scroll_id)},{items}}}' if scroll_id is not None else f"{{{items}}}"
+def page_body(name: str, views: list[dict[str, Any]], scroll_id: str | None) -> dict[str, Any]:
+    """A list answer: ``{"scrollId": ..., name: [...]}``, the scrollId only while there is one."""
+    return {"scrollId": scroll_id, name: views} if scroll_id is not None else {name: views}
 
 
 def encode_json(value: Any) -> str:

@@ -30,6 +30,7 @@ from ..domain.sandbox import Sandbox
 from ..domain.views import encode_json
 from .bodies import json_text, parse_json
 from .errors import encoded_json_response, json_response, text_response
+from .presenter import Presenter
 
 OPERATION_ROUTES = MappingProxyType(
     {
@@ -94,6 +95,7 @@ class _Pipeline:
     def __init__(self, sandbox: Sandbox, contract: Contract) -> None:
         self.sandbox = sandbox
         self.contract = contract
+        self.presenter = Presenter(sandbox)
 
     def route(self, operation: str, handler: _Handler, *, faulted: bool = True) -> Callable[[], Response]:
         """One route: the fault plan first (unless not ``faulted``), then ``handler``; errors answered
@@ -184,7 +186,7 @@ class _Pipeline:
             if unknown or ignored:
                 call.warning = _warning(unknown, ignored)
                 headers = {"X-Sandbox-Warning": call.warning}
-            return self._render(call, status, sandbox.call_encoded(operation, caller, body), headers)
+            return self._render(call, status, self.presenter.call(operation, caller, body), headers)
 
         return handle
 

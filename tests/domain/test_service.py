@@ -197,12 +197,16 @@ def _all_pages(sandbox: Sandbox, caller: Account, body: dict[str, Any], writes: 
     return found
 
 
-def test_a_message_scroll_shows_reference_ids_as_they_were_when_it_opened(
+def test_a_message_scroll_shows_each_conversations_current_reference_ids(
     sandbox: Sandbox, retailer: Account, supplier: Account
 ) -> None:
+    """The one thing a scroll does not freeze: a message shows its conversation's reference ids as
+    they are when its page is read (a scroll once showed them as they were at its first page, which
+    took a history of every reference-id change). Which messages come, and in which order, stays
+    fixed at the first page."""
     sandbox.config.page_size = 1
     cid = create(sandbox, retailer)["id"]
-    texts = ["first", "second", "third"]  # the third is read only after the change
+    texts = ["first", "second", "third"]  # the second and third are read only after the change
     for text in texts:
         sandbox.call("addConversationMessage", retailer, {"dscoConversationId": cid, "message": text})
     sandbox.clock.advance(seconds(10))
@@ -210,12 +214,25 @@ def test_a_message_scroll_shows_reference_ids_as_they_were_when_it_opened(
     sandbox.call("updateConversation", retailer, {"dscoConversationId": cid, "retailerReferenceId": "R-1"})
     second = sandbox.call("getConversationMessages", supplier, {"scrollId": first["scrollId"]})
     third = sandbox.call("getConversationMessages", supplier, {"scrollId": second["scrollId"]})
-    again = json.loads(
-        sandbox.call_encoded("getConversationMessages", supplier, {"scrollId": second["scrollId"]})
-    )
-    listed = first["messages"] + second["messages"] + third["messages"]
-    assert [m["message"] for m in listed] == texts
-    assert not any("retailerReferenceId" in m for m in listed)  # the scroll opened before the change
-    assert again["messages"] == third["messages"]  # the same page again, through HTTP's path
-    fresh = sandbox.call("getConversationMessages", supplier, {})
-    assert fresh["messages"][0]["retailerReferenceId"] == "R-1"  # a new scroll sees the change
+    again = sandbox.call("getConversationMessages", supplier, {"scrollId": second["scrollId"]})
+    assert [m["message"] for m in first["messages"] + second["messages"] + third["messages"]] == texts
+    assert "retailerReferenceId" not in first["messages"][0]  # read before the change
+    assert [m["retailerReferenceId"] for m in second["messages"] + third["messages"]] == ["R-1", "R-1"]
+    assert again["messages"] == third["messages"]  # a retried scrollId: the same page again
+
+
+def test_a_scroll_opened_by_reference_id_keeps_its_conversation_when_the_id_moves(
+    sandbox: Sandbox, retailer: Account, supplier: Account
+) -> None:
+    sandbox.config.page_size = 1
+    old = create(sandbox, retailer, referenceId="R-1")["id"]
+    for text in ("one", "two"):
+        sandbox.call("addConversationMessage", retailer, {"dscoConversationId": old, "message": text})
+    sandbox.clock.advance(seconds(10))
+    first = sandbox.call("getConversationMessages", supplier, {"retailerReferenceId": "R-1"})
+    sandbox.call("updateConversation", retailer, {"dscoConversationId": old, "retailerReferenceId": "R-0"})
+    new = create(sandbox, retailer, referenceId="R-1")["id"]
+    sandbox.call("addConversationMessage", retailer, {"dscoConversationId": new, "message": "elsewhere"})
+    sandbox.clock.advance(seconds(10))
+    rest = _all_pages(sandbox, supplier, {"scrollId": first["scrollId"]}, writes=None)
+    assert {m["dscoConversationId"] for m in first["messages"] + rest} == {old}

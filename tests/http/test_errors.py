@@ -457,18 +457,18 @@ def test_a_response_that_breaks_the_contract_is_a_500_that_fails_the_test(
 ) -> None:
     """The app checks its own answers, and the fixtures' client turns any 5xx into a failure."""
 
-    def broken(operation: str, caller: Any, body: Any) -> str:
+    def broken(operation: str, caller: Any, body: Any, render: Any) -> str:
         return '{"conversations": [{"id": 5}]}'
 
-    monkeypatch.setattr(api.sandbox, "call_encoded", broken)
+    monkeypatch.setattr(api.sandbox, "answer", broken)
     with pytest.raises(AssertionError, match="server error 500"):
         api.list_conversations(NORTHWIND)
 
 
 def test_an_undocumented_status_fails_the_test(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    def not_found(operation: str, caller: Any, body: Any) -> str:
+    def not_found(operation: str, caller: Any, body: Any, render: Any) -> str:
         raise NotFound.at("dscoConversationId", "gone")
 
-    monkeypatch.setattr(api.sandbox, "call_encoded", not_found)
+    monkeypatch.setattr(api.sandbox, "answer", not_found)
     with pytest.raises(AssertionError, match="does not document"):
         api.create(NORTHWIND, {"title": "x"})

@@ -158,12 +158,7 @@ def register_pages(console: Blueprint, prefix: str) -> None:
             raw = {
                 party.id: {
                     "conversation": conversation_view(world, conversation, party.id),
-                    "messages": [
-                        message_view(
-                            world, m, sandbox.store.references_at(m.conversation_id, m.seq), party.id
-                        )
-                        for m in messages
-                    ],
+                    "messages": [message_view(world, m, conversation.references, party.id) for m in messages],
                 }
                 for party in parties
                 if party is not None

@@ -1,4 +1,5 @@
-"""List answers built from cached, pre-encoded items must be exactly the answers built fresh."""
+"""Answers rendered by the presenter, from cached, pre-encoded items, must be exactly the dict
+rendering of the same records (``Sandbox.call``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from simulator.domain.clock import ControllableClock, seconds
 from simulator.domain.config import SandboxConfig
 from simulator.domain.models import Account
 from simulator.domain.sandbox import Sandbox
-from simulator.domain.views import EncodedViews, conversation_view
+from simulator.domain.views import conversation_view
 from simulator.domain.world import load_world
+from simulator.http.presenter import EncodedViews, Presenter
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "default-world.json"
 T0 = 1_682_933_395_000_000  # 2023-05-01T09:29:55Z
@@ -25,6 +27,12 @@ def sandbox() -> Sandbox:
     world = load_world(json.loads(FIXTURE.read_text("utf-8")))
     config = SandboxConfig(lag_min=1.0, lag_max=1.0, rate_limit=False, page_size=3)
     return Sandbox(world, config, ControllableClock(frozen_at=T0))
+
+
+@pytest.fixture
+def presenter(sandbox: Sandbox) -> Presenter:
+    """What HTTP answers through: the sandbox's answers rendered as text, from its cache."""
+    return Presenter(sandbox)
 
 
 def who(sandbox: Sandbox, account_id: str) -> Account:
@@ -56,32 +64,34 @@ def without_scroll(answer: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("operation", LISTS)
 @pytest.mark.parametrize("viewer", ["1000001", "2000001"])
 def test_an_encoded_page_is_the_fresh_page_as_json_for_every_viewer(
-    sandbox: Sandbox, operation: str, viewer: str
+    sandbox: Sandbox, presenter: Presenter, operation: str, viewer: str
 ) -> None:
     seed(sandbox, 5)
     caller = who(sandbox, viewer)
     for body in ({}, {"sort": {"direction": "desc"}}):
         fresh = sandbox.call(operation, caller, body)
-        encoded = json.loads(sandbox.call_encoded(operation, caller, body))
+        encoded = json.loads(presenter.call(operation, caller, body))
         assert ("scrollId" in encoded) == ("scrollId" in fresh)
         assert without_scroll(encoded) == without_scroll(fresh)
         assert list(encoded) == list(fresh)  # same keys, scrollId first, as the vendor's samples show
         # ... and the second page too, through the encoded scroll.
-        following = json.loads(sandbox.call_encoded(operation, caller, {"scrollId": encoded["scrollId"]}))
+        following = json.loads(presenter.call(operation, caller, {"scrollId": encoded["scrollId"]}))
         again = sandbox.call(operation, caller, {"scrollId": fresh["scrollId"]})
         assert without_scroll(following) == without_scroll(again)
 
 
-def test_an_encoded_page_shows_the_conversation_as_updated_not_as_first_listed(sandbox: Sandbox) -> None:
+def test_an_encoded_page_shows_the_conversation_as_updated_not_as_first_listed(
+    sandbox: Sandbox, presenter: Presenter
+) -> None:
     [cid] = seed(sandbox, 1)
     supplier = who(sandbox, "2000001")
-    before = json.loads(sandbox.call_encoded("getConversations", supplier, {}))["conversations"]
-    messages = json.loads(sandbox.call_encoded("getConversationMessages", supplier, {}))["messages"]
+    before = json.loads(presenter.call("getConversations", supplier, {}))["conversations"]
+    messages = json.loads(presenter.call("getConversationMessages", supplier, {}))["messages"]
     assert "supplierReferenceId" not in messages[0]  # now cached, without one
     sandbox.call("updateConversation", supplier, {"dscoConversationId": cid, "status": "closed"})
     sandbox.call("updateConversation", supplier, {"dscoConversationId": cid, "supplierReferenceId": "S-9"})
-    after = json.loads(sandbox.call_encoded("getConversations", supplier, {}))["conversations"]
-    messages = json.loads(sandbox.call_encoded("getConversationMessages", supplier, {}))["messages"]
+    after = json.loads(presenter.call("getConversations", supplier, {}))["conversations"]
+    messages = json.loads(presenter.call("getConversationMessages", supplier, {}))["messages"]
     assert before[0]["status"] == "new" and after[0]["status"] == "closed"
     assert after[0]["supplierReferenceId"] == "S-9"
     assert messages[0]["supplierReferenceId"] == "S-9"  # a message shows its conversation's ids
@@ -98,7 +108,9 @@ def test_a_tiny_cache_still_answers_every_item_right(sandbox: Sandbox) -> None:
             assert json.loads(views.conversation(record, retailer.id)) == expected
 
 
-def test_a_page_answered_as_text_keeps_non_ascii_text_as_utf8_characters(sandbox: Sandbox) -> None:
+def test_a_page_answered_as_text_keeps_non_ascii_text_as_utf8_characters(
+    sandbox: Sandbox, presenter: Presenter
+) -> None:
     seed(sandbox, 1)
-    text = sandbox.call_encoded("getConversationMessages", who(sandbox, "2000001"), {})
+    text = presenter.call("getConversationMessages", who(sandbox, "2000001"), {})
     assert "✉" in text and "\\u" not in text

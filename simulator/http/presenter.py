@@ -1,0 +1,104 @@
+"""Answers as the JSON text HTTP sends, built from each record's cached encoding.
+
+The domain answers with records (``domain/answers.py``); rendering them is this layer's job. A page
+of 100 items costs far more to build and encode than anything else a call does, and the same items
+are listed again and again (every poll, every page of every scroll), so the text of each (record,
+viewer) pair is kept in a bounded cache and a page is joined from those texts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from ..domain.answers import Answer, ConversationPage, MessagePage, ShownMessage
+from ..domain.models import Account, Conversation, Message, References
+from ..domain.sandbox import Sandbox
+from ..domain.views import conversation_view, encode_json, message_view
+from ..domain.world import World
+
+
+class Presenter:
+    """Runs an operation on one sandbox and answers with its JSON text."""
+
+    def __init__(self, sandbox: Sandbox, cache_size: int = 4096) -> None:
+        self._sandbox = sandbox
+        self._cache_size = cache_size
+        self._views: EncodedViews | None = None
+
+    def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
+        """``Sandbox.answer`` as the JSON text of its answer (encoded under the sandbox's lock, before
+        a write is stored: an import swaps the world the text is made from, and an answer that
+        cannot be encoded must leave nothing behind)."""
+        return self._sandbox.answer(operation, caller, body, lambda answer: self.encode(answer, caller.id))
+
+    def encode(self, answer: Answer, viewer_id: str) -> str:
+        views = self._views_of(self._sandbox.world)
+        match answer:
+            case Conversation():
+                return views.conversation(answer, viewer_id)
+            case ShownMessage(message, references):
+                return views.message(message, references, viewer_id)
+            case ConversationPage(conversations, scroll_id):
+                texts = [views.conversation(c, viewer_id) for c in conversations]
+                return encode_page("conversations", texts, scroll_id)
+            case MessagePage(messages, scroll_id):
+                texts = [views.message(m.message, m.references, viewer_id) for m in messages]
+                return encode_page("messages", texts, scroll_id)
+
+    def _views_of(self, world: World) -> EncodedViews:
+        """The cache for ``world``; a new one when the sandbox's world was replaced (an import): the
+        partner names a view shows come from it."""
+        views = self._views
+        if views is None or views.world is not world:
+            views = self._views = EncodedViews(world, self._cache_size)
+        return views
+
+
+class EncodedViews:
+    """Views already encoded as JSON text, per record version and viewer, for list pages.
+
+    Records are immutable — an update replaces the record — so the text of a (record, viewer) pair
+    never goes stale; it is keyed by the record objects' identities and holds them, so an identity
+    cannot be reused while its entry lives. The cache is bounded, oldest entry out first.
+    """
+
+    def __init__(self, world: World, size: int = 4096) -> None:
+        self.world = world
+        self._size = size
+        # An OrderedDict, not a dict: evicting a plain dict's first key scans past every slot
+        # deleted before it, several microseconds per insert once the cache is full.
+        self._texts: OrderedDict[tuple[int, str], tuple[object, object, str]] = OrderedDict()
+
+    def conversation(self, conversation: Conversation, viewer_id: str) -> str:
+        key = (id(conversation), viewer_id)
+        hit = self._texts.get(key)
+        if hit is not None and hit[0] is conversation:
+            return hit[2]
+        text = encode_json(conversation_view(self.world, conversation, viewer_id))
+        self._keep(key, (conversation, None, text))
+        return text
+
+    def message(self, message: Message, references: References, viewer_id: str) -> str:
+        # A message shows its conversation's reference ids and nothing else of it, so those are
+        # what an entry is checked against (a new conversation record must not make it miss).
+        key = (id(message), viewer_id)
+        hit = self._texts.get(key)
+        if hit is not None and hit[0] is message and hit[1] == references:
+            return hit[2]
+        text = encode_json(message_view(self.world, message, references, viewer_id))
+        self._keep(key, (message, references, text))
+        return text
+
+    def _keep(self, key: tuple[int, str], entry: tuple[object, object, str]) -> None:
+        texts = self._texts
+        texts[key] = entry
+        if len(texts) > self._size:
+            texts.popitem(last=False)
+
+
+def encode_page(name: str, texts: list[str], scroll_id: str | None) -> str:
+    """A list answer from encoded items: ``{"scrollId": ..., name: [...]}`` as the vendor orders it."""
+    items = f'"{name}":[{",".join(texts)}]'
+    return f'{{"scrollId":{encode_json(scroll_id)},{items}}}' if scroll_id is not None else f"{{{items}}}"
