@@ -36,7 +36,7 @@ from enum import Enum
 from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from .auth import Authenticator, token_to_json
 from .clock import format_rfc3339, parse_rfc3339
@@ -419,37 +419,31 @@ STATE_PARTS: tuple[StatePart, ...] = (
 """The sandbox's own parts, in order. Extension parts follow them (:func:`parts_of`)."""
 
 
-# --- open scrolls: a slot, not enabled yet --------------------------------------------------------
-SCROLLS_KEPT = False
-"""Whether open scrolls are part of the state. They become a part once the scroll registry holds
-plain records with ``export()`` and ``restore(records)``; until then a restore, like a reset,
-starts with no scroll open (a client's next page answers as an expired scroll's does). Turning
-this on also needs a ``scrolls`` property in the state document's schema."""
-
-
-def _scroll_registry(sandbox: Sandbox) -> Any:
-    return cast(Any, sandbox.conversations)._scrolls
-
-
+# --- open scrolls ----------------------------------------------------------------------------------
 def _export_scrolls(sandbox: Sandbox) -> Any:
-    return _scroll_registry(sandbox).export() or None
+    return sandbox.conversations.scrolls.export() or None
 
 
 def _prepare_scrolls(sandbox: Sandbox, incoming: Incoming) -> Applier | None:
+    """Open scrolls continue after a restore (and on another process of a shared store). Their
+    records are checked by the state document's schema; a conversation scroll's matches are looked
+    up in the restored store, so they show those conversations as the document holds them."""
     raw = incoming.document.get("scrolls")
     if raw is None:
         return None
-    return lambda: _scroll_registry(sandbox).restore(raw)
+    return lambda: sandbox.conversations.scrolls.restore(raw, sandbox.store.conversation)
 
 
 SCROLLS_PART = StatePart(
     "scrolls",
     Kind.SECTION,
     OnReset.CLEARED,  # the services rebuilt by the world's reset come with an empty registry
-    ("conversations._scrolls",),
+    ("conversations.scrolls",),
     export=_export_scrolls,
     prepare=_prepare_scrolls,
 )
+"""After every other part of the sandbox's own: it is applied to the services the world's part
+rebuilds and looks its conversations up in the restored store."""
 
 
 # --- extensions --------------------------------------------------------------------------------
@@ -470,11 +464,11 @@ def extension_part(name: str) -> StatePart:
 
 
 def parts_of(sandbox: Sandbox) -> list[StatePart]:
-    """Every part of this sandbox's state, in order: its own, the scroll slot when enabled, then
-    one per attached extension."""
+    """Every part of this sandbox's state, in order: its own, its open scrolls, then one per
+    attached extension."""
     return [
         *STATE_PARTS,
-        *((SCROLLS_PART,) if SCROLLS_KEPT else ()),
+        SCROLLS_PART,
         *(extension_part(name) for name in list(sandbox.extensions)),
     ]
 
@@ -499,8 +493,7 @@ NOT_STATE: Mapping[str, str] = MappingProxyType(
         "a restored document keeps the ones of the process it is restored into",
         "_saved_generators": "a cache of the generators' encoded positions",
         "_notification_ids": "the 'notifications' generator under a shorter name",
-        "_handlers": "the operations' functions, rebuilt with the services",
-        "_encoded_handlers": "the operations' functions, rebuilt with the services",
+        "_operations": "the operations' functions, rebuilt with the services",
         "extensions": "each extension is a part of its own (extension_part)",
         "rate_limiter": "calls counted in the last second of sandbox time are traffic, not state: "
         "a restore, like a reset, starts with none counted (with a frozen clock that lets at most "
@@ -515,22 +508,14 @@ NOT_STATE: Mapping[str, str] = MappingProxyType(
         "notifications._listeners": "webhook delivery's subscription, made again by the layer above",
         "notifications.observer": "persistence's change tracking",
         "store.observer": "persistence's change tracking",
-        "store._reference_changes": "reference ids as they were before each change, for scrolls "
-        "opened before it (which a restore does not keep) and notifications' payloads; a "
-        "restored notification shows its conversation's current reference ids",
         "auth._sweep_at": "when to next drop expired tokens: an amortisation counter",
         "auth.world": "the world, kept in world",
         "auth.config": "the settings, kept in config",
-        "conversations._on_message": "a callback into the sandbox",
-        "conversations.encoded_views": "a cache of encoded records, rebuilt on demand",
-        **(
-            {}
-            if SCROLLS_KEPT
-            else {
-                "conversations._scrolls": "open scrolls are not kept yet (see SCROLLS_KEPT): a "
-                "restore starts with none open, as a reset does"
-            }
-        ),
+        "conversations.create_conversation": "an operation of the service (a bound method of its parts)",
+        "conversations.update_conversation": "an operation of the service (a bound method of its parts)",
+        "conversations.add_message": "an operation of the service (a bound method of its parts)",
+        "conversations.list_conversations": "an operation of the service (a bound method of its parts)",
+        "conversations.list_messages": "an operation of the service (a bound method of its parts)",
     }
 )
 """Attributes of a sandbox (and of the objects it owns) that no part holds, each with why.

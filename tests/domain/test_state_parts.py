@@ -22,7 +22,6 @@ from simulator.domain.models import Account
 from simulator.domain.sandbox import Sandbox
 from simulator.domain.state_parts import (
     NOT_STATE,
-    SCROLLS_KEPT,
     STATE_PARTS,
     Kind,
     OnReset,
@@ -54,7 +53,8 @@ def party(sandbox: Sandbox, account_id: str) -> Account:
 
 def busy(sandbox: Sandbox, tag: str = "") -> Sandbox:
     """A sandbox with some of everything: conversations, messages, a reference id change, tokens,
-    notifications, a fault rule, a moved clock and generators part-way through their streams."""
+    notifications, a fault rule, open scrolls of both lists, a moved clock and generators part-way
+    through their streams."""
     retailer, supplier = party(sandbox, "1000001"), party(sandbox, "2000001")
     for n in range(3):
         created = sandbox.call(
@@ -80,9 +80,11 @@ def busy(sandbox: Sandbox, tag: str = "") -> Sandbox:
             "client_secret": retailer.client_secret,
         }
     )
-    sandbox.update_config({"pageSize": 7, "faults": {"getConversations": {"errorRate": 0.5}}})
+    sandbox.update_config({"pageSize": 2, "faults": {"getConversations": {"errorRate": 0.5}}})
     sandbox.fault_for("getConversations")  # draws from the faults generator
     sandbox.clock.advance(seconds(30))
+    for operation in ("getConversations", "getConversationMessages"):
+        assert sandbox.call(operation, retailer, {}).get("scrollId"), "a full first page opens a scroll"
     return sandbox
 
 
@@ -176,8 +178,25 @@ def test_the_parts_have_distinct_names_and_collections_come_with_their_records()
     assert collection_names() == ("conversations", "messages", "tokens", "notifications")
 
 
-def test_the_scroll_slot_is_left_out_until_scrolls_can_be_kept(world: World) -> None:
-    assert ("scrolls" in [part.name for part in parts_of(new_sandbox(world))]) is SCROLLS_KEPT
+def test_a_scroll_opened_before_an_export_continues_after_the_import(world: World) -> None:
+    """Open scrolls are part of the state: a client paging through a list when the state was saved
+    (or when another process of a shared store answers) gets the same next pages."""
+    original = new_sandbox(world)
+    busy(original)
+    retailer = party(original, "1000001")
+    first = original.call("getConversationMessages", retailer, {})
+    restored = new_sandbox(world)
+    restored.import_state(world, original.export_state())
+    body = {"scrollId": first["scrollId"]}
+    for _ in range(3):
+        expected, got = (
+            original.call("getConversationMessages", retailer, body),
+            restored.call("getConversationMessages", retailer, body),
+        )
+        assert got == expected
+        if "scrollId" not in expected:
+            break
+        body = {"scrollId": expected["scrollId"]}
 
 
 # --- round trips ---------------------------------------------------------------------------------
