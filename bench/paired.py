@@ -176,6 +176,7 @@ def main() -> None:
     for side in ("base", "new"):
         print(f"  {side}: {trees[side]} with {pythons[side]}")
     rounds: list[dict[str, dict[str, float]]] = []
+    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="dsco-paired-") as scratch:
         for number in range(rounds_count):
             order = ("base", "new") if number % 2 == 0 else ("new", "base")
@@ -186,12 +187,19 @@ def main() -> None:
             for index, command in enumerate(commands):
                 for side in order:
                     results = Path(scratch) / f"r{number}-c{index}-{side}"
-                    measured[side].update(
-                        run_side(trees[side], pythons[side], bench, command, results, args.timeout)
-                    )
+                    try:
+                        measured[side].update(
+                            run_side(trees[side], pythons[side], bench, command, results, args.timeout)
+                        )
+                    except (RuntimeError, subprocess.TimeoutExpired) as error:
+                        # One failed run leaves its figures out of this round's pairs; the others stand.
+                        failures.append(f"round {number + 1}, {side}: {str(error)[-600:]}")
+                        print(f"    FAILED: {str(error)[-600:]}", flush=True)
             rounds.append(measured)
     rows = compare(rounds, re.compile(args.figures))
     print(f"load average at end: {load_average()}")
+    for failure in failures:
+        print(f"failed, left out: {failure.splitlines()[0]}")
     print(
         table(
             ["figure", "base (median)", "new (median)", "new / base (median of rounds)", "better when"],
@@ -216,6 +224,7 @@ def main() -> None:
             "pythons": pythons,
             "commands": commands,
             "rows": rows,
+            "failures": failures,
         },
     )
 
