@@ -234,15 +234,28 @@ def prepare(size: int, full_scroll_max: int) -> Prepared:
             "list_first_page_window": lambda: http_call(list_path, window, 200),
         },
     }
-    # Both continue the scroll opened above (the same caller and operation may continue any of its
-    # scrolls), so opening one, O(n), is paid once.
+    # Both continue one scroll of the supplier's (the same caller and operation may continue any of
+    # its scrolls), so opening one, O(n), is paid once. The supplier's, because an account keeps 100
+    # open scrolls and the retailer's first-page figures open a new one with every call: they would
+    # drop a retailer's scroll between two continuations.
+    supplier_auth = {"Authorization": f"bearer {supplier.legacy_token}"}
+
+    def supplier_list(body: dict[str, Any]) -> dict[str, Any]:
+        return sandbox.call("getConversationMessages", supplier, body)
+
+    def supplier_http(body: dict[str, Any]) -> Any:
+        response = client.post(list_path, json=body, headers=supplier_auth)
+        assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:300])
+        return response.get_json()
+
+    first_of_supplier = supplier_list({})
     domain_scroller = Scroller(
-        lambda s: domain_list({"scrollId": s}), lambda: domain_list({}), first_all["scrollId"]
+        lambda s: supplier_list({"scrollId": s}), lambda: supplier_list({}), first_of_supplier["scrollId"]
     )
     http_scroller = Scroller(
-        lambda s: http_call(list_path, {"scrollId": s}, 200),
-        lambda: http_call(list_path, {}, 200),
-        first_all["scrollId"],
+        lambda s: supplier_http({"scrollId": s}),
+        lambda: supplier_http({}),
+        first_of_supplier["scrollId"],
     )
     paths["domain"]["scroll_next_page"] = domain_scroller.step
     paths["test_client"]["scroll_next_page"] = http_scroller.step
