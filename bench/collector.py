@@ -228,13 +228,14 @@ def in_process(args: argparse.Namespace) -> None:
             )
     print(f"load average at end: {load_average()}")
     keys = (
-        "calls_per_s",
-        "p50_us",
-        "p99_us",
-        "max_ms",
+        "cpu_mean_us",
+        "cpu_p50_us",
+        "cpu_p99_us",
+        "cpu_p999_us",
+        "cpu_max_ms",
         "collections",
         "full_collections",
-        "max_full_ms",
+        "max_pause_ms",
         "gc_ms_total",
     )
     rows = [[v, *(f"{median(r[k] for r in runs[v]):,.1f}" for k in keys)] for v in variants]
