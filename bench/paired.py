@@ -17,8 +17,8 @@ per-call medians (first page at 10^3 ... 10^6), memory per message, start-up and
 
 Example (the lead's comparison of main as it was with the merged result):
 
-    git worktree add /tmp/base <commit>          # the old tree; it needs no venv of its own
-    python bench/paired.py --base-tree /tmp/base --new-tree . --rounds 3 \\
+    git worktree add ../base <commit>            # the old tree; it needs no venv of its own
+    python bench/paired.py --base-tree ../base --new-tree . --rounds 3 \\
         --command "startup.py --starts 3 --resets 10" \\
         --command "scaling.py --max 1000000 --rounds 3 --calls 100 --full-scroll-max 0" \\
         --command "http_throughput.py --duration 3 --repeat 1 --no-peers"
