@@ -43,6 +43,14 @@ class JsonText:
             return self.text
 
 
+@runtime_checkable
+class DeferredDetails(Protocol):
+    """An entry's details kept as the one object that already holds them (an API call's record),
+    made into a dict only when the journal is read: every request is journaled, few are read."""
+
+    def details(self) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     seq: int
@@ -51,7 +59,13 @@ class JournalEntry:
     """``request``, ``notification`` or ``webhook``."""
     account: str | None
     operation: str | None
-    details: dict[str, Any]
+    recorded: dict[str, Any] | DeferredDetails
+    """The details as recorded: a dict, or an object that makes one when read (``details``)."""
+
+    @property
+    def details(self) -> dict[str, Any]:
+        recorded = self.recorded
+        return recorded if isinstance(recorded, dict) else recorded.details()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,6 +115,18 @@ class Journal:
         operation: str | None = None,
         **details: Any,
     ) -> JournalEntry:
+        return self.record_deferred(kind, time, details, account=account, operation=operation)
+
+    def record_deferred(
+        self,
+        kind: str,
+        time: int,
+        details: dict[str, Any] | DeferredDetails,
+        *,
+        account: str | None = None,
+        operation: str | None = None,
+    ) -> JournalEntry:
+        """Record an entry whose details stay as given (a :class:`DeferredDetails` until read)."""
         with self._lock:
             self._seq += 1
             entry = JournalEntry(self._seq, time, kind, account, operation, details)

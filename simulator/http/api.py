@@ -60,6 +60,27 @@ class _Call:
     violations: list[str] = field(default_factory=list)
     fault: str | None = None
     warning: str | None = None
+    method: str = ""
+    path: str = ""
+    status: int = 0
+    duration_ms: float = 0.0
+
+    def details(self) -> dict[str, Any]:
+        """The journal entry's details, made when the journal is read (the call is journaled as is)."""
+        details: dict[str, Any] = {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "durationMs": self.duration_ms,
+            "violations": self.violations,
+            "request": self.request,
+            "response": self.response,
+        }
+        if self.fault:
+            details["fault"] = self.fault
+        if self.warning:
+            details["warning"] = self.warning
+        return details
 
 
 _Handler = Callable[[_Call], Response]
@@ -214,21 +235,14 @@ class _Pipeline:
 
     def _journal(self, call: _Call, response: Response) -> None:
         sandbox = self.sandbox
-        details: dict[str, Any] = {
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "durationMs": round((time.perf_counter() - call.started) * 1000, 3),
-            "violations": call.violations,
-            "request": call.request if call.request is not None else _unread_body(call.operation),
-            "response": call.response if call.response is not None else _body_of(response),
-        }
-        if call.fault:
-            details["fault"] = call.fault
-        if call.warning:
-            details["warning"] = call.warning
-        sandbox.journal.record(
-            "request", sandbox.clock.now(), account=call.account, operation=call.operation, **details
+        call.method, call.path, call.status = request.method, request.path, response.status_code
+        call.duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
+        if call.request is None:
+            call.request = _unread_body(call.operation)
+        if call.response is None:
+            call.response = _body_of(response)
+        sandbox.journal.record_deferred(
+            "request", sandbox.clock.now(), call, account=call.account, operation=call.operation
         )
         if call.operation in STATE_CHANGES and response.status_code < 300:
             hook = current_app.extensions.get("dsco_after_change")

@@ -32,6 +32,7 @@ from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
 from .personas import attach_personas_to_app
+from .sessions import SessionsOutside
 from .site_guard import install_site_guard
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -104,6 +105,7 @@ def create_app(
                 personas.configure(settings)
     install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
+    app.session_interface = SessionsOutside(API_PREFIX)  # the API reads no session: skip opening one
     app.register_blueprint(create_control_blueprint(), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(create_console_blueprint())
     register_error_handlers(app)

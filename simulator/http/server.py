@@ -48,6 +48,7 @@ from ..domain.operations import API_PREFIX
 from ..domain.sandbox import Sandbox
 from ..statefile import StateFile
 from .app import MAX_BODY_BYTES
+from .gc_policy import CollectorPolicy
 
 CONNECTION_LIMIT = 1000
 """Connections waitress holds open at once (as many as granian holds by default)."""
@@ -105,6 +106,8 @@ def serve(
         # stop the server however it was started.
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+    collector = CollectorPolicy()
+    collector.install()  # after the app and its state are built: they are what gets frozen
     try:
         # The banner comes last: once a user (or a test) reads it, a signal is handled cleanly.
         facts = run_facts(app, f"waitress, {threads} threads")
@@ -114,6 +117,7 @@ def serve(
         pass
     finally:
         server.close()
+        collector.uninstall()
         save = app.extensions.get("dsco_after_change")
         if save is not None:
             save()  # the last word: state as it was when we stopped
@@ -331,6 +335,7 @@ def serve_granian(app: Flask, host: str, port: int, threads: int = 1, out: TextI
 
     def load(target: str) -> Flask:  # runs in the worker, once forked
         _die_with(supervisor)  # the worker keeps its inherited copy of the lock while it serves
+        CollectorPolicy().install()  # in the worker, which alone serves (and grows the store)
         return app
 
     facts = run_facts(app, f"granian, 1 worker process, {threads} threads")

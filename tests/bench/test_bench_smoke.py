@@ -177,3 +177,30 @@ def test_persistence_bench_runs(results_dir: Path) -> None:
     document = results(results_dir, "persistence")
     (size,) = document["throughput"]["sizes"]
     assert size["memory_per_s"] > 0 and size["sqlite_per_s"] > 0
+
+
+def test_collector_bench_runs() -> None:
+    out = run_script("collector.py", "--smoke")
+    assert "full_collections" in out and "freeze-700" in out
+
+
+def test_paired_bench_compares_two_trees(results_dir: Path) -> None:
+    # The same tree on both sides: the plumbing (two interpreters' runs, alternating, figures
+    # matched by path, ratios) is what is checked, not a figure.
+    out = run_script(
+        "paired.py",
+        "--base-tree",
+        str(ROOT),
+        "--new-tree",
+        str(ROOT),
+        "--rounds",
+        "2",
+        "--command",
+        "startup.py --smoke",
+        "--results-dir",
+        str(results_dir),
+    )
+    assert "round 2 of 2 (new then base" in out
+    rows = {row["figure"]: row for row in results(results_dir, "paired")["rows"]}
+    assert "startup:/serve/health_s_median" in rows, sorted(rows)
+    assert all(len(row["ratios"]) == 2 for row in rows.values())
