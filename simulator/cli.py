@@ -20,6 +20,7 @@ from .contract_diff import diff_specs, read_openapi
 from .domain.config import SandboxConfig
 from .domain.errors import InvalidRequest
 from .resources import data_dir
+from .shared.options import add_store_options, store_problem
 
 if TYPE_CHECKING:
     from .namespace_store import NamespaceStore
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a SQLite --state-file: 'normal' keeps every answered change through a killed process; "
         "'full' also through a power loss, flushing the disk on every change (default: %(default)s)",
     )
+    add_store_options(serve)
     serve.add_argument(
         "--log",
         action="store_true",
@@ -379,6 +381,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
+    from .http.workers import serve_workers, share_app
     from .personas import PersonaFileError
     from .statefile import StateFile
 
@@ -429,6 +432,10 @@ def _serve(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"dsco-sandbox: cannot serve: --state-file {problem}", file=sys.stderr)
         return 2
+    problem = store_problem(args)
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: {problem}", file=sys.stderr)
+        return 2
     try:
         app = (
             create_app(config)
@@ -449,10 +456,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.log:
         log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     try:
+        if args.store is not None:
+            share_app(app, args.store, args.redis_prefix)
+            return serve_workers(app, host, args.port, args.workers, threads=args.threads or 8)
         if args.server == "waitress":
             return serve(app, host=host, port=args.port, threads=args.threads or 8)
         return serve_granian(app, host=host, port=args.port, threads=args.threads or 1)
-    except PortInUse as exc:
+    except (PortInUse, WorldFileError) as exc:  # the address, or the shared store (SharedStoreError)
         print(f"dsco-sandbox: cannot serve: {exc}", file=sys.stderr)
         return 2
     except ServerUnavailable as exc:

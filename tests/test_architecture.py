@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.namespace_db",
             "simulator.staterows",
             "simulator.client",
+            "simulator.shared.options",
         ),
     ),
     (
@@ -70,7 +71,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.yamlnodes",
         ),
     ),
-    ("bootstrap", ("simulator.bootstrap", "simulator.statedb")),
+    ("bootstrap", ("simulator.bootstrap", "simulator.statedb", "simulator.shared")),
     ("personas", ("simulator.personas",)),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),

@@ -1,0 +1,99 @@
+"""Fixtures for the shared-store tests: a real redis-server, and two in-process "workers" (two apps,
+each with its own replica of one sandbox in that Redis) with a client that alternates between them."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "http"))
+
+from http_support import LAG, START, Api, CheckedClient
+from redis_support import RedisServer, free_port, require_redis_server
+
+from simulator.contract import Contract
+from simulator.domain.clock import format_rfc3339
+from simulator.domain.config import SandboxConfig
+from simulator.domain.sandbox import Sandbox
+from simulator.http import ServerConfig, create_app
+from simulator.http.workers import share_app
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    require_redis_server()
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return Contract()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A prefix of this test's own, so tests never see each other's keys."""
+    return f"test-{uuid.uuid4().hex[:12]}:"
+
+
+def shared_app(contract: Contract, url: str, prefix: str, **settings: Any) -> Flask:
+    """One worker: an app whose sandbox starts frozen at START, then shares the store."""
+    config = SandboxConfig(**{"rate_limit": False, "lag_min": LAG, "lag_max": LAG, **settings})
+    app = create_app(ServerConfig(sandbox=config), contract=contract)
+    app.test_client_class = CheckedClient
+    sandbox: Sandbox = app.extensions["dsco_sandbox"]
+    sandbox.clock.restore(START, frozen=True)
+    share_app(app, url, prefix)
+    return app
+
+
+class AlternatingClient(CheckedClient):
+    """Sends each request to the next worker in turn."""
+
+    workers: tuple[Flask, ...] = ()
+    turn = 0
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        self.application = self.workers[self.turn % len(self.workers)]
+        self.turn += 1
+        return super().open(*args, **kwargs)
+
+
+class SharedApi(Api):
+    """:class:`Api` whose time control goes through the sandbox's clock command (so every worker
+    follows it), as a client of a real shared server would."""
+
+    def advance(self, secs: float) -> None:
+        self.sandbox.control_clock({"advance": secs})
+
+    def set_clock(self, instant: int) -> None:
+        self.sandbox.control_clock({"set": format_rfc3339(instant)})
+
+
+def pair(contract: Contract, url: str, prefix: str, **settings: Any) -> tuple[Flask, Flask]:
+    return shared_app(contract, url, prefix, **settings), shared_app(contract, url, prefix, **settings)
+
+
+def alternating_api(workers: tuple[Flask, Flask]) -> SharedApi:
+    client = AlternatingClient(workers[0])
+    client.workers = workers
+    return SharedApi(client, workers[0].extensions["dsco_sandbox"])
+
+
+@pytest.fixture
+def workers(contract: Contract, redis_server: RedisServer, prefix: str) -> tuple[Flask, Flask]:
+    return pair(contract, redis_server.url, prefix)
+
+
+@pytest.fixture
+def api(workers: tuple[Flask, Flask]) -> SharedApi:
+    return alternating_api(workers)
