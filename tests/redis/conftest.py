@@ -68,12 +68,54 @@ class AlternatingClient(CheckedClient):
         return super().open(*args, **kwargs)
 
 
+_CONFIG_FIELDS = {"page_size": "pageSize", "scroll_ttl": "scrollTtl", "token_ttl": "tokenTtl"}
+
+
+class _SharedConfig:
+    """A sandbox's settings where a test's ``config.page_size = 3`` becomes the config command,
+    which every worker follows (a plain assignment would change one worker's replica only)."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        object.__setattr__(self, "_sandbox", sandbox)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sandbox.config, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("lag_min", "lag_max"):
+            lag = {"min": self._sandbox.config.lag_min, "max": self._sandbox.config.lag_max}
+            lag[name[4:]] = value
+            if lag["min"] > lag["max"]:  # `lag_min = lag_max = 8`: the first assignment lands alone
+                lag["max"] = lag["min"]
+            self._sandbox.update_config({"lag": lag})
+        else:
+            self._sandbox.update_config({_CONFIG_FIELDS[name]: value})
+
+
+class _SharedSandbox:
+    """The first worker's sandbox as a test sees it, with settings changed through commands."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self.config = _SharedConfig(sandbox)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sandbox, name)
+
+
 class SharedApi(Api):
-    """:class:`Api` whose time control goes through the sandbox's clock command (so every worker
-    follows it), as a client of a real shared server would."""
+    """:class:`Api` whose time and settings go through the sandbox's commands (so every worker
+    follows them), as a client of a real shared server would."""
+
+    def __init__(self, client: Any, sandbox: Sandbox) -> None:
+        super().__init__(client, _SharedSandbox(sandbox))  # type: ignore[arg-type]
 
     def advance(self, secs: float) -> None:
         self.sandbox.control_clock({"advance": secs})
+
+    def now(self) -> int:
+        with self.sandbox.lock:  # caught up first
+            return self.sandbox.clock.now()
 
     def set_clock(self, instant: int) -> None:
         self.sandbox.control_clock({"set": format_rfc3339(instant)})
