@@ -25,7 +25,6 @@ from ..domain.errors import StorageFailed
 from ..domain.sandbox import Sandbox
 from ..shared.link import RedisLink
 from ..shared.replica import Replica
-from .app import API_PREFIX
 from .server import (
     SLOW_REQUEST_SECONDS,
     _address_lock,
@@ -55,32 +54,43 @@ def share_app(app: Flask, url: str, prefix: str) -> Replica:
 
 
 def _caught_up(wsgi_app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> Callable[..., Iterable[bytes]]:
-    """Catch up before every request outside the API (the console and the control plane read the
-    sandbox outside its lock too); an API call catches up when it first takes the lock."""
+    """Run each request inside one hold of the shared lock.
+
+    One hold per request costs two round trips to Redis (take the lock and learn the version;
+    append and release), where a hold per step of a call (authenticate, admit, fault, run) would
+    cost eight; it also makes a request one step of the global order, and lets the console and the
+    control plane read the sandbox outside its lock and still see every worker's changes. A
+    streamed answer (a state export) takes the lock again for its snapshot. When Redis cannot be
+    reached, or the change could not be saved, the answer is a 503 with a JSON body whose
+    ``error`` is ``store_unavailable``, and the change is not kept.
+    """
 
     def app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
-        if not str(environ.get("PATH_INFO", "")).startswith(API_PREFIX):
-            try:
-                with sandbox.lock:
-                    pass
-            except StorageFailed as error:
-                body = (
-                    '{"error":"store_unavailable","error_description":'
-                    + _json_text(error.problems[0].message)
-                    + "}"
-                ).encode()
-                start_response(
-                    "503 Service Unavailable",
-                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-                )
-                return [body]
-        return wsgi_app(environ, start_response)
+        result: Iterable[bytes] | None = None
+        started = False
+
+        def starting(*args: Any) -> Any:
+            nonlocal started
+            started = True
+            return start_response(*args)
+
+        try:
+            with sandbox.lock:
+                result = wsgi_app(environ, starting)
+        except StorageFailed as error:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            body = json.dumps(
+                {"error": "store_unavailable", "error_description": error.problems[0].message}
+            ).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            # The app's own answer, if it made one, is replaced (exc_info says so); else a first start.
+            start_response("503 Service Unavailable", headers, *([sys.exc_info()] if started else []))
+            return [body]
+        return result
 
     return app
-
-
-def _json_text(text: str) -> str:
-    return json.dumps(text)
 
 
 def serve_workers(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import SharedApi, alternating_api, pair
 from flask import Flask
 from http_support import ACME, NORTHWIND, Api, CheckedClient
 from redis_support import RedisServer, free_port
+from shared_support import SharedApi, alternating_api, pair
 
 from simulator.contract import Contract
 from simulator.domain.sandbox import Sandbox
@@ -100,16 +100,18 @@ def test_redis_lost_while_serving_answers_503_and_recovers_when_it_returns(
         workers = pair(contract, server.url, "faults:")
         api = alternating_api(workers)
         kept = api.conversation(NORTHWIND)["id"]
+        token = api.token(NORTHWIND)
         server.stop()
         plain = workers[1].test_client()  # not the checking client: a 503 is the point here
         plain.__class__ = type(plain).__mro__[1] if isinstance(plain, CheckedClient) else type(plain)
         refused = plain.post(
             "/api/v3/conversation",
             json={"title": "lost", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
-            headers={"Authorization": f"Bearer {api.token(NORTHWIND)}"},
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert refused.status_code == 503
-        assert "the shared store" in refused.get_data(as_text=True)
+        assert refused.get_json()["error"] == "store_unavailable"
+        assert "the shared store" in refused.get_json()["error_description"]
         control = plain.get("/_sandbox/clock")  # the control plane answers JSON with a code
         assert control.status_code == 503
         assert control.get_json()["error"] == "store_unavailable"

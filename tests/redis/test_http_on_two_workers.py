@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "http"))
 
-from conftest import AlternatingClient, SharedApi, alternating_api
+from shared_support import AlternatingClient, SharedApi, alternating_api
 from test_lists_and_paging import *  # noqa: F403
 
 

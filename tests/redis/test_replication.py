@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import SharedApi, alternating_api, pair
 from flask import Flask
 from http_support import ACME, LAG, NORTHWIND, START, Api, CheckedClient
 from redis_support import RedisServer
+from shared_support import SharedApi, alternating_api, pair
 
 from simulator.contract import Contract
 from simulator.domain.config import SandboxConfig

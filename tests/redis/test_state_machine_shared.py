@@ -19,9 +19,9 @@ from hypothesis import settings
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "property"))
 
-from conftest import pair
 from property_support import CONTRACT, START, Harness
 from redis_support import RedisServer
+from shared_support import pair
 from test_state_machine import PAGE_SIZE, ConversationMachine
 
 from simulator.domain.clock import MICROS, format_rfc3339
