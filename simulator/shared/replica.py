@@ -329,6 +329,9 @@ class Replica:
                         lambda *args, name=name, method=method: ["extension", name, method, *args],
                         key=f"{name}.{method}",
                     )
+            catch_up = getattr(extension, "catch_up", None)
+            if callable(catch_up):
+                setattr(extension, "catch_up", _next_tick_on_outage(catch_up))  # noqa: B010
 
     def _wrap(
         self,
@@ -362,6 +365,19 @@ class Replica:
                 return answer
 
         setattr(target, attribute, recorded)
+
+
+def _next_tick_on_outage(catch_up: Callable[[], int]) -> Callable[[], int]:
+    """A persona ticker's catch-up that, while Redis is away, does nothing until its next tick
+    (rather than end the ticker's thread with the 503 a request would get)."""
+
+    def patient() -> int:
+        try:
+            return catch_up()
+        except StorageFailed:
+            return 0
+
+    return patient
 
 
 def _fingerprint(document: dict[str, Any]) -> str:

@@ -83,3 +83,26 @@ def test_a_clock_command_on_one_worker_moves_every_worker(workers: tuple[Flask, 
     moved = one.post("/_sandbox/clock", json={"set": "2031-01-02T03:04:05Z"})
     assert moved.status_code == 200, moved.get_data(as_text=True)
     assert other.get("/_sandbox/clock").get_json()["now"] == "2031-01-02T03:04:05.000Z"
+
+
+def test_personas_switched_on_one_worker_act_once_for_every_worker(
+    workers: tuple[Flask, Flask], contract: Contract
+) -> None:
+    config = SandboxConfig(rate_limit=False, lag_min=LAG, lag_max=LAG)
+    alone = create_app(ServerConfig(sandbox=config), contract=contract)
+    sandbox_of(alone).clock.restore(START, frozen=True)
+
+    def play(first: Flask, second: Flask) -> list[tuple[str, str]]:
+        one, other = first.test_client(), second.test_client()
+        switched = one.put("/_sandbox/personas", json={"retailer": {"accounts": ["1000001"]}})
+        assert switched.status_code == 200, switched.get_data(as_text=True)
+        for _ in range(3):  # an hour of sandbox time, advanced from the other worker
+            assert other.post("/_sandbox/clock", json={"advance": 1200}).status_code == 200
+        with sandbox_of(first).lock:
+            return sorted((c.id, c.title) for c in sandbox_of(first).store.all_conversations())
+
+    shared = play(*workers)
+    assert shared, "the personas did nothing in an hour"
+    assert shared == play(alone, alone)  # as many actions as one process makes, no more
+    with sandbox_of(workers[1]).lock:
+        assert sorted((c.id, c.title) for c in sandbox_of(workers[1]).store.all_conversations()) == shared
