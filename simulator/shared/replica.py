@@ -242,6 +242,9 @@ class Replica:
         """Back to the shared start, to replay the whole log (a new worker, or one whose commit
         failed after its replica had already run the call)."""
         initial = self._initial
+        # A Redis that lost its data lost the start too: put it back, so a worker that starts
+        # later agrees with this one on the clock's base.
+        self.link.set_new(self.keys.base, json.dumps(self._base))
         self._time.instant = self._base["pinned"]
         self._replaying = True
         try:

@@ -149,3 +149,19 @@ def test_a_worker_started_with_other_settings_is_refused(
 
 
 _ = Api
+
+
+def test_forgetting_a_sandbox_unlinks_its_own_keys_and_nothing_else(
+    workers: tuple[Flask, Flask], redis_server: RedisServer, prefix: str
+) -> None:
+    import redis
+
+    api_on(workers[0]).conversation(NORTHWIND)
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.set("someone-else:key", "kept")
+    client.set(prefix + "defaultish", "kept too")  # another sandbox name under the same prefix
+    replica = workers[0].extensions["dsco_shared_replica"]
+    assert replica.link.forget("default") >= 3  # lock, fence, version, log, base: whichever exist
+    assert client.keys(prefix + "default:*") == []
+    assert client.get("someone-else:key") == "kept"
+    assert client.get(prefix + "defaultish") == "kept too"
