@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test test-fast lint typecheck unit bench docs clean browser screenshots
+.PHONY: serve test test-fast lint typecheck unit bench docs clean browser screenshots redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	  printf '%s: ' "$$part"; $(BIN)/mypy $$part || status=1; \
 	done; exit $$status
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser redis
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest
 
 # The console's browser tests (tests/browser) drive Debian's chromium through chromedriver. As root,
@@ -46,6 +46,22 @@ browser:
 	      apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }; \
 	  else \
 	    echo "chromium is missing and this is not root: the browser tests will be skipped"; \
+	  fi; \
+	fi
+
+# The shared-store tests (tests/redis) start their own redis-server from Debian's package on a free
+# loopback port (the system service is never started). As root, install it when missing; elsewhere
+# the tests say why they skip (and fail under CI=true).
+redis:
+	@if [ ! -x /usr/bin/redis-server ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing redis-server for the shared-store tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && \
+	      apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	  else \
+	    echo "redis-server is missing and this is not root: the shared-store tests will be skipped"; \
 	  fi; \
 	fi
 

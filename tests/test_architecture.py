@@ -55,6 +55,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.client",
             "simulator.transport",
             "simulator.control_client",
+            "simulator.shared.options",
         ),
     ),
     (
@@ -67,7 +68,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "simulator.yamlnodes",
         ),
     ),
-    ("bootstrap", ("simulator.bootstrap", "simulator.statedb")),
+    ("bootstrap", ("simulator.bootstrap", "simulator.statedb", "simulator.shared")),
     ("personas", ("simulator.personas",)),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..domain.operations import OPERATIONS
+from ..shared.options import add_store_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with a SQLite --state-file: 'normal' keeps every answered change through a killed process; "
         "'full' also through a power loss, flushing the disk on every change (default: %(default)s)",
     )
+    add_store_options(serve)
     serve.add_argument(
         "--log",
         action="store_true",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest
+from ..shared.options import store_problem
 
 if TYPE_CHECKING:
     from ..namespace_store import NamespaceStore
@@ -29,6 +30,7 @@ def serve_command(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
+    from ..http.workers import serve_workers, share_app
     from ..personas import PersonaFileError
     from ..statefile import StateFile
 
@@ -79,6 +81,10 @@ def serve_command(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"dsco-sandbox: cannot serve: --state-file {problem}", file=sys.stderr)
         return 2
+    problem = store_problem(args)
+    if problem is not None:
+        print(f"dsco-sandbox: cannot serve: {problem}", file=sys.stderr)
+        return 2
     try:
         app = (
             create_app(config)
@@ -99,10 +105,13 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.log:
         log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     try:
+        if args.store is not None:
+            share_app(app, args.store, args.redis_prefix)
+            return serve_workers(app, host, args.port, args.workers, threads=args.threads or 8)
         if args.server == "waitress":
             return serve(app, host=host, port=args.port, threads=args.threads or 8)
         return serve_granian(app, host=host, port=args.port, threads=args.threads or 1)
-    except PortInUse as exc:
+    except (PortInUse, WorldFileError) as exc:  # the address, or the shared store (SharedStoreError)
         print(f"dsco-sandbox: cannot serve: {exc}", file=sys.stderr)
         return 2
     except ServerUnavailable as exc:

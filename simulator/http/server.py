@@ -127,13 +127,23 @@ def serve(
     return 0
 
 
-def waitress_server(app: Flask, host: str, port: int, threads: int, slow_request_seconds: float) -> Any:
-    """A bound waitress server for ``app``, configured against slow and greedy clients (not running)."""
+def waitress_server(
+    app: Flask,
+    host: str,
+    port: int,
+    threads: int,
+    slow_request_seconds: float,
+    sockets: list[socket.socket] | None = None,
+) -> Any:
+    """A bound waitress server for ``app``, configured against slow and greedy clients (not running).
+
+    With ``sockets`` it serves those, bound already (a worker of ``serve --workers``), instead of
+    binding ``host``:``port`` itself."""
+    where: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
     try:
         server = create_server(
             app,
-            host=host,
-            port=port,
+            **where,
             threads=threads,
             ident="dsco-sandbox",
             connection_limit=_connection_limit(),

@@ -224,7 +224,7 @@ def test_only_sandbox_additions_carry_the_sandbox_mark() -> None:
             marked = follow_local(document, response).get("x-sandbox") is True
             is_addition = (
                 operation_id in CONVERSATION_OPERATION_IDS
-                and str(status) in {"401", "404", "413", "415", "429"}
+                and str(status) in {"401", "404", "413", "415", "429", "503"}
             ) or (operation_id == "getAccessToken" and str(status) == "413")
             assert marked == is_addition, f"{operation_id} {status}"
 

@@ -158,5 +158,5 @@ def test_responses_are_checked_against_the_documented_status(contract: Contract)
         "initiatedBy: required field is missing",
     ]
     assert [str(v) for v in contract.validate_response("createConversation", 418, {})] == [
-        "status: 418 is not a documented status (documented: 201, 400, 401, 413, 415, 429)"
+        "status: 418 is not a documented status (documented: 201, 400, 401, 413, 415, 429, 503)"
     ]

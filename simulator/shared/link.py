@@ -1,0 +1,198 @@
+"""The connection to the Redis that holds a shared sandbox, and the few scripts run there.
+
+Every key lives under one prefix (``--redis-prefix``), so a Redis may hold other data and several
+sandboxes; nothing here ever runs FLUSHDB, and forgetting a sandbox deletes only its own keys
+(SCAN by prefix, then UNLINK). No state key carries a Redis expiry: every deadline the sandbox has
+(tokens, scrolls, rate-limit windows) follows the sandbox clock inside the replicated state. Only
+the lock key expires (``PX``), so that a worker killed while holding it blocks the others for at
+most :data:`LOCK_MILLIS`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..bootstrap import WorldFileError
+
+try:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+except ImportError:  # pragma: no cover - the message below says what to install
+    redis = None  # type: ignore[assignment]
+
+LOCK_MILLIS = 5000
+"""How long a worker's hold on a sandbox lasts unless renewed: a killed holder blocks the others for
+at most this long. A hold is one call (well under a millisecond); a long catch-up renews it."""
+WAIT_SECONDS = 10.0
+"""How long a call waits for the lock before it is answered 503."""
+SAFE_POLICIES = frozenset({"noeviction"})
+"""Eviction policies under which Redis never drops a key. The volatile-* policies would only drop
+keys with an expiry, which state keys never have, but the lock key has one: evicting it would let
+two workers run at once. So anything but ``noeviction`` is refused."""
+
+_ACQUIRE = """
+local fence = redis.call('INCR', KEYS[2])
+local token = ARGV[1] .. ':' .. fence
+if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
+local now = redis.call('TIME')
+return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2]}
+"""
+"""Take the lock with a fencing token (owner and a counter that only grows), and answer with the
+sandbox's version and Redis' clock in the same round trip."""
+
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local version = tonumber(redis.call('GET', KEYS[2]) or '0')
+if version ~= tonumber(ARGV[2]) then return -2 end
+if #ARGV > 2 then
+  for i = 3, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+  version = version + #ARGV - 2
+  redis.call('SET', KEYS[2], version)
+end
+redis.call('DEL', KEYS[1])
+return version
+"""
+"""Append a hold's entries, bump the version and release, all or nothing, and only while the
+caller's token still holds the lock and nobody appended behind its back (a release with no entry
+is the compare-and-delete of an ordinary lock)."""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+
+class SharedStoreError(WorldFileError):
+    """A shared store that cannot be used, as one line saying what to do (exit 2 at start)."""
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached, or the hold was lost, while serving (answered 503)."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The keys of one sandbox (the default one, or a namespace) under the prefix."""
+
+    lock: str
+    fence: str
+    version: str
+    log: str
+    base: str
+
+
+class RedisLink:
+    """One Redis client and the scripts, for every sandbox of a server under one prefix."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        if redis is None:
+            raise SharedStoreError(
+                "--store redis:// needs the redis client: pip install 'dsco-sandbox[redis]'"
+            )
+        self.url = url
+        self.prefix = prefix
+        self.where = _safe_url(url)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        try:
+            self.client: Any = redis.Redis.from_url(
+                url,
+                socket_timeout=2.0,
+                socket_connect_timeout=2.0,
+                retry=Retry(NoBackoff(), 0),
+                decode_responses=True,
+            )
+        except ValueError as error:
+            raise SharedStoreError(f"--store {self.where}: not a Redis URL ({error})") from None
+        self._acquire = self.client.register_script(_ACQUIRE)
+        self._commit = self.client.register_script(_COMMIT)
+        self._renew = self.client.register_script(_RENEW)
+
+    def keys(self, name: str) -> Keys:
+        base = f"{self.prefix}{name}:"
+        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base")
+
+    def check(self) -> None:
+        """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
+        try:
+            self.client.ping()
+            memory = self.client.info("memory")
+        except redis.RedisError as error:
+            raise SharedStoreError(f"--store {self.where}: cannot reach Redis ({error})") from None
+        policy = str(memory.get("maxmemory_policy", "noeviction"))
+        if policy not in SAFE_POLICIES:
+            raise SharedStoreError(
+                f"--store {self.where}: Redis' maxmemory-policy is {policy}, which may drop the sandbox's "
+                "keys under memory pressure; set it to noeviction (CONFIG SET maxmemory-policy noeviction)"
+            )
+
+    # --- the lock and the log --------------------------------------------------------------
+    def acquire(self, keys: Keys) -> tuple[str, int, int] | None:
+        """(token, version, Redis' time in microseconds), or None while another worker holds it."""
+        answer = self._call(self._acquire, [keys.lock, keys.fence, keys.version], [self.owner, LOCK_MILLIS])
+        if not answer:
+            return None
+        token, version, whole, micros = answer
+        return str(token), int(version), int(whole) * 1_000_000 + int(micros)
+
+    def commit(self, keys: Keys, token: str, version: int, entries: list[str]) -> int:
+        """Append ``entries`` and release; the new version, or a negative number when the hold was
+        lost (-1) or the log moved under it (-2)."""
+        return int(self._call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
+
+    def renew(self, keys: Keys, token: str) -> bool:
+        return bool(self._call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
+
+    def entries(self, keys: Keys, start: int, stop: int) -> list[str]:
+        """Log entries ``start`` to ``stop`` (0-based, inclusive)."""
+        return list(self._call(self.client.lrange, keys.log, start, stop))
+
+    def get(self, key: str) -> str | None:
+        value = self._call(self.client.get, key)
+        return None if value is None else str(value)
+
+    def set_new(self, key: str, value: str) -> bool:
+        return bool(self._call(self.client.set, key, value, nx=True))
+
+    def forget(self, name: str) -> int:
+        """Delete one sandbox's keys (SCAN by its prefix, then UNLINK), nothing else."""
+        pattern = _glob_escape(f"{self.prefix}{name}:") + "*"
+        removed = 0
+        for batch in _batches(self._call(self.client.scan_iter, match=pattern, count=500), 500):
+            removed += int(self._call(self.client.unlink, *batch))
+        return removed
+
+    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except redis.RedisError as error:
+            raise StoreUnavailable(f"the shared store ({self.where}) is unavailable: {error}") from None
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    return url.replace(f"{user}:{parts.password}@", f"{user}:***@", 1)
