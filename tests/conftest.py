@@ -11,12 +11,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Generator
+import uuid
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from fast_loop_support import processes_only_if_marked
+from flask import Flask
 from hypothesis import HealthCheck, settings
+from redis_support import RedisServer, free_port, require_redis_server
+from shared_support import pair
+
+from simulator.contract import Contract
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,3 +76,26 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     with processes_only_if_marked(item):
         return (yield)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, for the whole session (skips with the reason
+    when Debian's redis-server is missing; fails instead under CI=true)."""
+    require_redis_server()
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own, so tests on the one redis-server never see each other's keys."""
+    return f"test-{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+def workers(contract: Contract, redis_server: RedisServer, redis_prefix: str) -> tuple[Flask, Flask]:
+    """Two in-process workers: two apps, each its own replica of one sandbox shared on Redis."""
+    return pair(contract, redis_server.url, redis_prefix)

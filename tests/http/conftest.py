@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from http_support import LAG, START, Api, CheckedClient, Control
+from shared_support import AlternatingClient, alternating_api
 
 from simulator.contract import Contract
 from simulator.domain.clock import ControllableClock
@@ -27,8 +28,27 @@ def contract() -> Contract:
     return Contract()
 
 
+SHARED_STORE = "two workers on one Redis"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``shared_store`` runs twice: against one in-process sandbox, and against two
+    workers on one Redis whose client sends each request to the other worker than the last."""
+    if metafunc.definition.get_closest_marker("shared_store") and "app" in metafunc.fixturenames:
+        shared = pytest.param(SHARED_STORE, marks=pytest.mark.e2e, id="redis")
+        metafunc.parametrize("app", [pytest.param("memory", id="memory"), shared], indirect=True)
+
+
 @pytest.fixture
-def app(contract: Contract) -> Iterator[Flask]:
+def app(contract: Contract, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    if getattr(request, "param", None) == SHARED_STORE:
+        workers: tuple[Flask, Flask] = request.getfixturevalue("workers")
+        first = workers[0]
+        first.test_client_class = AlternatingClient
+        AlternatingClient.workers = workers
+        first.extensions["test_workers"] = workers
+        yield first
+        return
     config = SandboxConfig(rate_limit=False, lag_min=LAG, lag_max=LAG)
     app = create_app(ServerConfig(sandbox=config), contract=contract)
     app.test_client_class = CheckedClient
@@ -55,8 +75,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def api(client: FlaskClient, sandbox: Sandbox) -> Api:
-    """Calls as any account of the default world (tokens fetched once each), plus time control."""
+def api(app: Flask, client: FlaskClient, sandbox: Sandbox) -> Api:
+    """Calls as any account of the default world (tokens fetched once each), plus time control
+    (through the clock command on a shared store, so every worker follows it)."""
+    if "test_workers" in app.extensions:
+        return alternating_api(app.extensions["test_workers"])
     return Api(client, sandbox)
 
 

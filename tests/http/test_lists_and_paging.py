@@ -1,4 +1,7 @@
-"""getConversations filters, sorting, and scrolling through pages of both list operations."""
+"""getConversations filters, sorting, and scrolling through pages of both list operations.
+
+Marked ``shared_store``: every test here also runs against two workers on one Redis, each request
+going to the other worker than the last (tests/http/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from typing import Any
 
 import pytest
 from http_support import ACME, CONTOSO, GLOBEX, NORTHWIND, Api, error_lines
+
+pytestmark = pytest.mark.shared_store
 
 
 # --- the conversations used by the filter tests ---------------------------------------------

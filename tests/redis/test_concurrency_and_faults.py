@@ -126,42 +126,42 @@ def test_redis_lost_while_serving_answers_503_and_recovers_when_it_returns(
 
 
 def test_a_worker_that_starts_later_replays_everything_before_it(
-    contract: Contract, redis_server: RedisServer, prefix: str
+    contract: Contract, redis_server: RedisServer, redis_prefix: str
 ) -> None:
-    early = pair(contract, redis_server.url, prefix)
+    early = pair(contract, redis_server.url, redis_prefix)
     made = api_on(early[0]).conversation(NORTHWIND)["id"]
-    late = pair(contract, redis_server.url, prefix)[0]
+    late = pair(contract, redis_server.url, redis_prefix)[0]
     api = api_on(late)
     api.settle()
     assert api.conversation_ids(NORTHWIND, EVERYTHING) == [made]
 
 
 def test_a_worker_started_with_other_settings_is_refused(
-    contract: Contract, redis_server: RedisServer, prefix: str
+    contract: Contract, redis_server: RedisServer, redis_prefix: str
 ) -> None:
     import pytest
 
     from simulator.shared.link import SharedStoreError
 
-    pair(contract, redis_server.url, prefix)
+    pair(contract, redis_server.url, redis_prefix)
     with pytest.raises(SharedStoreError, match="other settings"):
-        pair(contract, redis_server.url, prefix, page_size=3)
+        pair(contract, redis_server.url, redis_prefix, page_size=3)
 
 
 _ = Api
 
 
 def test_forgetting_a_sandbox_unlinks_its_own_keys_and_nothing_else(
-    workers: tuple[Flask, Flask], redis_server: RedisServer, prefix: str
+    workers: tuple[Flask, Flask], redis_server: RedisServer, redis_prefix: str
 ) -> None:
     import redis
 
     api_on(workers[0]).conversation(NORTHWIND)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.set("someone-else:key", "kept")
-    client.set(prefix + "defaultish", "kept too")  # another sandbox name under the same prefix
+    client.set(redis_prefix + "defaultish", "kept too")  # another sandbox name under the same prefix
     replica = workers[0].extensions["dsco_shared_replica"]
     assert replica.link.forget("default") >= 3  # lock, fence, version, log, base: whichever exist
-    assert client.keys(prefix + "default:*") == []
+    assert client.keys(redis_prefix + "default:*") == []
     assert client.get("someone-else:key") == "kept"
-    assert client.get(prefix + "defaultish") == "kept too"
+    assert client.get(redis_prefix + "defaultish") == "kept too"

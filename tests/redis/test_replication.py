@@ -31,9 +31,9 @@ def test_a_conversation_created_on_one_worker_is_read_on_the_other(workers: tupl
 
 
 def test_a_scroll_opened_on_one_worker_continues_on_the_other(
-    contract: Contract, redis_server: RedisServer, prefix: str
+    contract: Contract, redis_server: RedisServer, redis_prefix: str
 ) -> None:
-    workers = pair(contract, redis_server.url, prefix, page_size=2)
+    workers = pair(contract, redis_server.url, redis_prefix, page_size=2)
     api = alternating_api(workers)
     made = [api.conversation(NORTHWIND, title=f"t{i}")["id"] for i in range(5)]
     api.settle()
@@ -50,9 +50,9 @@ def test_a_scroll_opened_on_one_worker_continues_on_the_other(
 
 
 def test_the_rate_limit_holds_across_workers(
-    contract: Contract, redis_server: RedisServer, prefix: str
+    contract: Contract, redis_server: RedisServer, redis_prefix: str
 ) -> None:
-    api = alternating_api(pair(contract, redis_server.url, prefix, rate_limit=True))
+    api = alternating_api(pair(contract, redis_server.url, redis_prefix, rate_limit=True))
     api.token(NORTHWIND)
     statuses = [api.list_conversations(NORTHWIND, ANY).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]

@@ -8,21 +8,16 @@ step costs a few Redis round trips.
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conversation_machine import PAGE_SIZE, ConversationMachine
 from hypothesis import settings
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "property"))
-
 from property_support import CONTRACT, START, Harness
 from redis_support import RedisServer
 from shared_support import pair
-from test_state_machine import PAGE_SIZE, ConversationMachine
 
 from simulator.domain.clock import MICROS, format_rfc3339
 from simulator.domain.sandbox import Sandbox
@@ -42,7 +37,7 @@ class SharedHarness(Harness):
         self.app = self.workers[0]
         self.client = self.app.test_client()
 
-    @property  # type: ignore[override]
+    @property
     def sandbox(self) -> Sandbox:
         """The first worker's replica, caught up (the invariants read its store)."""
         with self._first.lock:

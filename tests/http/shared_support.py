@@ -3,14 +3,9 @@ and clients that send each request to the next worker in turn."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "http"))
-
 from http_support import LAG, START, Api, CheckedClient
 
 from simulator.contract import Contract
