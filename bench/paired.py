@@ -9,7 +9,9 @@ report gives the median of those per-round ratios, beside each side's median.
 Each tree runs with its own interpreter (``TREE/.venv/bin/python`` when there is one, else this
 one) and ``PYTHONPATH=TREE``, so ``import simulator`` and the ``dsco-sandbox`` its bench starts
 are that tree's, even with one venv for both. The bench scripts themselves come from one tree
-(``--bench-tree``, the new one unless told), so both sides are measured the same way.
+(``--bench-tree``, the new one unless told), so both sides are measured the same way; with
+``--own-bench`` each tree runs its own scripts instead, for when the new scripts import modules the
+old tree does not have (the figures must then keep their names and meaning across the two).
 
 A figure is any number in a script's results JSON (``--results-dir``) whose path matches
 ``--figures``: by default throughput and latency per operation and server, the scaling bench's
@@ -24,7 +26,7 @@ Example (the lead's comparison of main as it was with the merged result):
         --command "http_throughput.py --duration 3 --repeat 1 --no-peers"
 
 Usage: python bench/paired.py --base-tree DIR --new-tree DIR [--rounds 3] [--command "SCRIPT ARGS"]...
-                              [--base-python PY] [--new-python PY] [--bench-tree DIR]
+                              [--base-python PY] [--new-python PY] [--bench-tree DIR | --own-bench]
                               [--figures REGEX] [--results-dir DIR] [--smoke]
 """
 
@@ -153,6 +155,9 @@ def main() -> None:
         "--new-python", help="interpreter for the new tree (default: its .venv, else this one)"
     )
     parser.add_argument("--bench-tree", type=Path, help="whose bench scripts to run (default: the new tree)")
+    parser.add_argument(
+        "--own-bench", action="store_true", help="each tree runs its own bench scripts (see the docstring)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--command", action="append", help='a bench script and its options, e.g. "startup.py --starts 3"'
@@ -169,7 +174,8 @@ def main() -> None:
         "base": interpreter(trees["base"], args.base_python),
         "new": interpreter(trees["new"], args.new_python),
     }
-    bench = (args.bench_tree or args.new_tree).resolve() / "bench"
+    shared_bench = (args.bench_tree or args.new_tree).resolve() / "bench"
+    benches = {side: trees[side] / "bench" if args.own_bench else shared_bench for side in trees}
     commands = args.command or list(SMOKE_COMMANDS if args.smoke else DEFAULT_COMMANDS)
     rounds_count = 1 if args.smoke else args.rounds
     print(f"load average at start: {load_average()}", flush=True)
@@ -188,9 +194,10 @@ def main() -> None:
                 for side in order:
                     results = Path(scratch) / f"r{number}-c{index}-{side}"
                     try:
-                        measured[side].update(
-                            run_side(trees[side], pythons[side], bench, command, results, args.timeout)
+                        found = run_side(
+                            trees[side], pythons[side], benches[side], command, results, args.timeout
                         )
+                        measured[side].update(found)
                     except (RuntimeError, subprocess.TimeoutExpired) as error:
                         # One failed run leaves its figures out of this round's pairs; the others stand.
                         failures.append(f"round {number + 1}, {side}: {str(error)[-600:]}")

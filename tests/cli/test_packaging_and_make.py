@@ -65,5 +65,5 @@ def test_make_test_fast_leaves_out_the_slow_and_e2e_tests_it_registers() -> None
     command = result.stdout.strip()
     assert '-m "not slow and not e2e" -x tests/domain tests/contract tests/http' in command
     markers = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["pytest"]["ini_options"]
-    assert {line.split(":")[0] for line in markers["markers"]} == {"slow", "e2e"}
+    assert {"slow", "e2e"} <= {line.split(":")[0] for line in markers["markers"]}
     assert "--strict-markers" in markers["addopts"]

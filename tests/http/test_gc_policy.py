@@ -49,6 +49,7 @@ print(json.dumps({"at_start": at_start, "loaded": loaded, "after_reset": gc.get_
 """
 
 
+@pytest.mark.e2e  # in a child process of its own, whose collector no other test has touched
 def test_frozen_records_are_freed_by_a_reset() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _FREED_AFTER_RESET], capture_output=True, text=True, timeout=300, check=False
