@@ -18,6 +18,8 @@ import pytest
 from fast_loop_support import processes_only_if_marked
 from hypothesis import HealthCheck, settings
 
+from simulator.http import CompiledRoutes
+
 REPO = Path(__file__).resolve().parents[1]
 
 # stateful_step_count bounds each run of a state machine (tests/property/test_state_machine.py).
@@ -30,6 +32,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, stateful_step_count=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def compiled_routes() -> CompiledRoutes:
+    """The URL maps compiled once per test session and shared by the apps the tests build with
+    it: compiling an app's routes is most of the cost of building it, and the apps are otherwise
+    as independent as ever (each has its own sandbox, views and state)."""
+    return CompiledRoutes()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from simulator.contract import Contract
 from simulator.domain.clock import ControllableClock
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
-from simulator.http import ServerConfig, create_app
+from simulator.http import CompiledRoutes, ServerConfig, create_app
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +28,9 @@ def contract() -> Contract:
 
 
 @pytest.fixture
-def app(contract: Contract) -> Iterator[Flask]:
+def app(contract: Contract, compiled_routes: CompiledRoutes) -> Iterator[Flask]:
     config = SandboxConfig(rate_limit=False, lag_min=LAG, lag_max=LAG)
-    app = create_app(ServerConfig(sandbox=config), contract=contract)
+    app = create_app(ServerConfig(sandbox=config), contract=contract, routes=compiled_routes)
     app.test_client_class = CheckedClient
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     sandbox.clock.freeze()
