@@ -74,8 +74,12 @@ test: lint typecheck unit
 # The inner loop: the domain, the contract, the in-process HTTP app and the layer rules, leaving out
 # whatever starts a process (e2e) or runs long (slow); `make test` is the gate. More folders or
 # flags: make test-fast FAST_PATHS="tests/domain tests/scenario" PYTEST_ARGS="-x -n 2".
+# Python's bytecode (and pytest's rewritten test modules) are cached under .venv even where the
+# environment sets PYTHONDONTWRITEBYTECODE: without the cache every run compiles again each module
+# it imports, about 7 of the seconds a run takes.
 FAST_PATHS ?= tests/domain tests/contract tests/http tests/test_architecture.py
 test-fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS) $(FAST_PATHS)
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.

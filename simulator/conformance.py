@@ -9,7 +9,7 @@ except ``positive_data_acceptance`` (see :data:`EXCLUDED_CHECKS`): no server err
 status codes, content types and headers, response bodies that match their schemas, invalid data
 refused, authentication not ignored, unsupported methods refused, created resources reachable.
 
-The same configuration drives the in-process test of the sandbox (``tests/contract``), built by
+The same configuration drives the in-process test of the sandbox (``tests/conformance``), built by
 :func:`load_contract`, so the sandbox is held to exactly what this command checks elsewhere.
 
 Exit codes: 0 when every check passed, 1 when any check failed (or a test case could not run), 2

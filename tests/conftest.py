@@ -24,6 +24,8 @@ from shared_support import pair
 
 from simulator.contract import Contract
 
+from simulator.http import CompiledRoutes
+
 REPO = Path(__file__).resolve().parents[1]
 
 # stateful_step_count bounds each run of a state machine (tests/property/test_state_machine.py).
@@ -36,6 +38,14 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=200, stateful_step_count=50, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def compiled_routes() -> CompiledRoutes:
+    """The URL maps compiled once per test session and shared by the apps the tests build with
+    it: compiling an app's routes is most of the cost of building it, and the apps are otherwise
+    as independent as ever (each has its own sandbox, views and state)."""
+    return CompiledRoutes()
 
 
 @pytest.fixture(scope="session")

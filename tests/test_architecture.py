@@ -149,7 +149,13 @@ def resolve(module: str, node: ast.ImportFrom) -> str:
     return ".".join([*package, node.module] if node.module else package)
 
 
-def imports(module: str) -> Iterator[Import]:
+@cache
+def imports(module: str) -> tuple[Import, ...]:
+    """Every import of ``module``; a module's imports are asked for by many tests, the walk once."""
+    return tuple(_walk_imports(module))
+
+
+def _walk_imports(module: str) -> Iterator[Import]:
     for node in ast.walk(parse(module)):
         if isinstance(node, ast.Import):
             for alias in node.names:

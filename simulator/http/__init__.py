@@ -1,5 +1,6 @@
 """The Flask front end: parse, validate against the contract, call the domain, render."""
 
 from .app import ServerConfig, create_app
+from .compiled_routes import CompiledRoutes
 
-__all__ = ["ServerConfig", "create_app"]
+__all__ = ["CompiledRoutes", "ServerConfig", "create_app"]

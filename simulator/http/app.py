@@ -28,6 +28,7 @@ from ..statefile import StateFile
 from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
 from .bodies import with_measured_bodies
+from .compiled_routes import CompiledRoutes, RuleCollector
 from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
@@ -71,7 +72,10 @@ def create_app(
     *,
     sandbox: Sandbox | None = None,
     contract: Contract | None = None,
+    routes: CompiledRoutes | None = None,
 ) -> Flask:
+    """Build the app; with ``routes``, apps of the same shape share one compiled URL map (see
+    ``compiled_routes``): the same app, built in a fraction of the time."""
     config = config or ServerConfig()
     contract = contract or Contract()
     sandbox = sandbox or build_sandbox(contract, config.sandbox, config.world_path)
@@ -104,10 +108,17 @@ def create_app(
             if settings is not None:
                 personas.configure(settings)
     install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
+    own_map = app.url_map
+    if routes is not None:
+        # The blueprints register their views with the app and hand their rules, uncompiled, to
+        # a collector; the compiled map for exactly those rules then takes the collector's place.
+        collector = app.url_map = RuleCollector()
     app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
     app.session_interface = SessionsOutside(API_PREFIX)  # the API reads no session: skip opening one
     app.register_blueprint(create_control_blueprint(), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(create_console_blueprint())
+    if routes is not None:
+        app.url_map = routes.url_map(own_map, collector.collected)
     register_error_handlers(app)
     app.wsgi_app = with_measured_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign,assignment]
     return app

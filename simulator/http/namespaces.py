@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import Map
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..bootstrap import WorldFileError, read_world, world_from_document
@@ -40,6 +39,7 @@ from ..domain.world import World
 from ..namespace_store import NamespaceStore, SavedNamespace
 from ..webhooks import WebhookDispatcher, is_loopback_url
 from .app import ServerConfig, create_app
+from .compiled_routes import CompiledRoutes
 from .console import place_console
 
 PREFIX = "/ns/"
@@ -134,7 +134,7 @@ class NamespaceRegistry:
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.RLock()
         self._next_sweep = 0.0
-        self._url_map: Map | None = None
+        self._routes = CompiledRoutes()
 
     # --- lookup (the hot path of every namespaced request) -------------------------------------
     def use(self, name: str) -> Namespace | None:
@@ -150,7 +150,7 @@ class NamespaceRegistry:
     def shared_objects(self) -> list[object]:
         """What namespaces share: the worlds (loaded once each) and the compiled URL map."""
         with self._lock:
-            return [*self._worlds.values(), *([self._url_map] if self._url_map is not None else [])]
+            return [*self._worlds.values(), *self._routes.shared_maps()]
 
     def sandboxes(self) -> list[tuple[str, str]]:
         """The server's sandboxes as the console's switcher lists them: a label and the prefix of
@@ -291,13 +291,10 @@ class NamespaceRegistry:
             loopback_only=self.config.loopback_only,
             persona_tick=self.config.persona_tick,
         )
-        app = create_app(config, sandbox=sandbox, contract=self.contract)
         # Every namespace app has the same routes (views differ, bound to their own sandbox, but
-        # the map names endpoints only), so they share one compiled URL map: most of an app's size.
-        if self._url_map is None:
-            self._url_map = app.url_map
-        else:
-            app.url_map = self._url_map
+        # the map names endpoints only), so they share one compiled URL map: most of an app's size
+        # and of the time it takes to build.
+        app = create_app(config, sandbox=sandbox, contract=self.contract, routes=self._routes)
         app.extensions["dsco_namespace_token"] = token
         place_console(app, PREFIX + name, self.sandboxes)
         namespace = Namespace(

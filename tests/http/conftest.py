@@ -20,7 +20,7 @@ from simulator.contract import Contract
 from simulator.domain.clock import ControllableClock
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
-from simulator.http import ServerConfig, create_app
+from simulator.http import CompiledRoutes, ServerConfig, create_app
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def app(contract: Contract, request: pytest.FixtureRequest) -> Iterator[Flask]:
+def app(
+    contract: Contract, compiled_routes: CompiledRoutes, request: pytest.FixtureRequest
+) -> Iterator[Flask]:
     if getattr(request, "param", None) == SHARED_STORE:
         workers: tuple[Flask, Flask] = request.getfixturevalue("workers")
         first = workers[0]
@@ -50,7 +52,7 @@ def app(contract: Contract, request: pytest.FixtureRequest) -> Iterator[Flask]:
         yield first
         return
     config = SandboxConfig(rate_limit=False, lag_min=LAG, lag_max=LAG)
-    app = create_app(ServerConfig(sandbox=config), contract=contract)
+    app = create_app(ServerConfig(sandbox=config), contract=contract, routes=compiled_routes)
     app.test_client_class = CheckedClient
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     sandbox.clock.freeze()

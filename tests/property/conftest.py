@@ -1,6 +1,6 @@
 """Readable failing examples for the property tests.
 
-Schemathesis, loaded as a pytest plugin for ``tests/contract``, swaps Hypothesis's printer for one that
+Schemathesis, loaded as a pytest plugin for ``tests/conformance``, swaps Hypothesis's printer for one that
 prints nothing (it speeds up Schemathesis's own generation), which blanks every argument of every
 failing example in the same process: ``Failing test case: test_x(xs=, n=)``. The property tests get
 Hypothesis's real printer back while they run, and hand Schemathesis's back afterwards.
