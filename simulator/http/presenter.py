@@ -8,6 +8,7 @@ viewer) pair is kept in a bounded cache and a page is joined from those texts.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,10 @@ class Presenter:
     def __init__(self, sandbox: Sandbox, cache_size: int = 4096) -> None:
         self._sandbox = sandbox
         self._cache_size = cache_size
-        self._views: EncodedViews | None = None
+        self._views: weakref.WeakKeyDictionary[object, EncodedViews] = weakref.WeakKeyDictionary()
+        """The cache, held by the sandbox's services it was made for. A reset or an import rebuilds
+        them, and the old services' cache goes with them at once: kept across, it would hold up to
+        ``cache_size`` records alive that the sandbox no longer has."""
 
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
         """``Sandbox.answer`` as the JSON text of its answer (encoded under the sandbox's lock, before
@@ -34,7 +38,7 @@ class Presenter:
         return self._sandbox.answer(operation, caller, body, lambda answer: self.encode(answer, caller.id))
 
     def encode(self, answer: Answer, viewer_id: str) -> str:
-        views = self._views_of(self._sandbox.world)
+        views = self._views_of(self._sandbox.world, self._sandbox.conversations)
         match answer:
             case Conversation():
                 return views.conversation(answer, viewer_id)
@@ -47,12 +51,12 @@ class Presenter:
                 texts = [views.message(m.message, m.references, viewer_id) for m in messages]
                 return encode_page("messages", texts, scroll_id)
 
-    def _views_of(self, world: World) -> EncodedViews:
-        """The cache for ``world``; a new one when the sandbox's world was replaced (an import): the
-        partner names a view shows come from it."""
-        views = self._views
+    def _views_of(self, world: World, services: object) -> EncodedViews:
+        """The cache of the sandbox's current services, made for ``world`` (the partner names a
+        view shows come from it)."""
+        views = self._views.get(services)
         if views is None or views.world is not world:
-            views = self._views = EncodedViews(world, self._cache_size)
+            views = self._views[services] = EncodedViews(world, self._cache_size)
         return views
 
 
