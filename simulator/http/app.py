@@ -79,7 +79,7 @@ def create_app(
     config = config or ServerConfig()
     contract = contract or Contract()
     sandbox = sandbox or build_sandbox(contract, config.sandbox, config.world_path)
-    app = Flask("dsco_sandbox")
+    app = Flask("dsco_sandbox", static_folder=None)  # serve no folder of the working directory
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["dsco_sandbox"] = sandbox
     app.extensions["dsco_contract"] = contract
