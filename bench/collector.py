@@ -63,8 +63,8 @@ _IN_PROCESS = """
 import gc, json, sys, time
 sys.path.insert(0, sys.argv[4])
 from _common import CREATE_BODY
-from simulator.bootstrap import build_sandbox
-from simulator.contract import Contract
+from simulator.loading.bootstrap import build_sandbox
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
 from simulator.http import gc_policy

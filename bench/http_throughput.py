@@ -333,10 +333,10 @@ def preloaded_state(messages: int, results_dir: Path, copy_for: str) -> Path:
     costs a create); list pages do not touch it."""
     from persistence import REPLY, base_state, records
 
-    from simulator.contract import Contract
+    from simulator.contract.validation import Contract
     from simulator.domain.state import conversation_from_json, message_from_json
-    from simulator.statedb import import_into_database
-    from simulator.staterows import CONVERSATIONS, MESSAGES
+    from simulator.storage.statedb import import_into_database
+    from simulator.storage.staterows import CONVERSATIONS, MESSAGES
 
     database = results_dir / f"preloaded-{messages}.db"
     copy = results_dir / f"preloaded-{messages}-{copy_for}.db"

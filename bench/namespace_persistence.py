@@ -22,13 +22,13 @@ from typing import Any
 
 from _common import RESULTS, print_machine, table, write_results
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http.app import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
-from simulator.namespace_db import NamespaceDatabase
-from simulator.namespace_store import NamespaceFolder, NamespaceStore
+from simulator.storage.namespace_db import NamespaceDatabase
+from simulator.storage.namespace_store import NamespaceFolder, NamespaceStore
 
 FORM = {
     "grant_type": "client_credentials",

@@ -42,12 +42,12 @@ from typing import Any
 
 from _common import BIN, RESULTS, ROOT, clean, free_port, median, print_machine, table, verdict, write_results
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.state import conversation_from_json, message_from_json
 from simulator.http.app import ServerConfig, create_app
-from simulator.statedb import import_into_database
-from simulator.staterows import CONVERSATIONS, MESSAGES
+from simulator.storage.statedb import import_into_database
+from simulator.storage.staterows import CONVERSATIONS, MESSAGES
 
 FORM = {
     "grant_type": "client_credentials",

@@ -265,7 +265,7 @@ def _layer(frame: str) -> str:
     where = frame[frame.rfind("(") + 1 :].rstrip(")")
     for marker, name in (
         ("simulator/domain", "simulator.domain"),
-        ("contract.py", "simulator.contract (validation)"),
+        ("contract.py", "simulator.contract.validation (validation)"),
         ("simulator/http", "simulator.http"),
         ("jsonschema", "jsonschema"),
         ("waitress", "waitress"),

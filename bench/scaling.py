@@ -103,11 +103,11 @@ class Prepared:
 
 # --- one size: build its store ------------------------------------------------------------------------
 def prepare(size: int, full_scroll_max: int) -> Prepared:
-    from simulator.bootstrap import build_sandbox
-    from simulator.contract import Contract
+    from simulator.contract.validation import Contract
     from simulator.domain.clock import format_rfc3339, parse_rfc3339
     from simulator.domain.config import SandboxConfig
     from simulator.http import ServerConfig, create_app
+    from simulator.loading.bootstrap import build_sandbox
 
     config = SandboxConfig(rate_limit=False, validate_responses=False)  # as `serve` runs
     contract = Contract()

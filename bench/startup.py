@@ -77,9 +77,9 @@ def http_reset(conversations: int, resets: int, log_dir: Path) -> dict[str, Any]
 
 
 def domain_reset(conversations: int, resets: int) -> dict[str, Any]:
-    from simulator.bootstrap import build_sandbox
-    from simulator.contract import Contract
+    from simulator.contract.validation import Contract
     from simulator.domain.config import SandboxConfig
+    from simulator.loading.bootstrap import build_sandbox
 
     sandbox = build_sandbox(Contract(), SandboxConfig(rate_limit=False))
     retailer = sandbox.world.account("1000001")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 TYPICAL = {
     "otherPartyTradingPartnerId": "aaa-bbb-ccc",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .domain.operations import API_PREFIX, OPERATIONS
-from .resources import data_dir
+from .loading.resources import data_dir
 
 if TYPE_CHECKING:
     from schemathesis import Case, Response

@@ -19,14 +19,14 @@ from typing import Any, Protocol
 from flask import Flask
 from waitress.server import create_server
 
-from .bootstrap import world_from_document
 from .client import DscoClient
-from .contract import Contract
+from .contract.validation import Contract
 from .control_client import ControlClient, ControlError
 from .domain.clock import format_rfc3339
 from .domain.operations import split_api_base
 from .domain.sandbox import Sandbox
 from .domain.world import World
+from .loading.bootstrap import world_from_document
 from .personas import Personas
 
 

@@ -30,8 +30,7 @@ from typing import Any
 
 import pytest
 
-from .bootstrap import WorldFileError, read_world, read_world_document, world_from_document
-from .contract import Contract
+from .contract.validation import Contract
 from .domain.config import SandboxConfig
 from .domain.world import World
 from .harness import (
@@ -49,6 +48,7 @@ from .harness import (
     persona_document,
 )
 from .http.app import ServerConfig, create_app
+from .loading.bootstrap import WorldFileError, read_world, read_world_document, world_from_document
 from .scenario.loader import ScenarioError, load_scenario
 from .scenario.model import Scenario
 from .scenario.replay import read_credentials, run_in_process, unreachable

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from redis_support import RedisServer, free_port, require_redis_server
 from shared_support import pair
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.http import CompiledRoutes
 
 REPO = Path(__file__).resolve().parents[1]

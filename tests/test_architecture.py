@@ -46,29 +46,20 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "support",
         (
             "simulator",
-            "simulator.resources",
-            "simulator.webhooks",
-            "simulator.statefile",
-            "simulator.namespace_store",
-            "simulator.namespace_db",
-            "simulator.staterows",
             "simulator.client",
-            "simulator.transport",
             "simulator.control_client",
-            "simulator.shared.options",
+            "simulator.transport",
+            "simulator.webhooks",
+            "simulator.loading.resources",
+            "simulator.storage.statefile",
+            "simulator.storage.staterows",
+            "simulator.storage.namespace_store",
+            "simulator.storage.namespace_db",
+            "simulator.storage.shared.options",
         ),
     ),
-    (
-        "contract",
-        (
-            "simulator.contract",
-            "simulator.contract_diff",
-            "simulator.contract_deviations",
-            "simulator.worldgen",
-            "simulator.yamlnodes",
-        ),
-    ),
-    ("bootstrap", ("simulator.bootstrap", "simulator.statedb", "simulator.shared")),
+    ("contract", ("simulator.contract", "simulator.loading.worldgen")),
+    ("bootstrap", ("simulator.loading", "simulator.storage")),
     ("personas", ("simulator.personas",)),
     ("http", ("simulator.http",)),
     ("scenario", ("simulator.scenario", "simulator.conformance", "simulator.harness")),
@@ -206,7 +197,10 @@ def test_relative_imports_resolve_to_absolute_names() -> None:
         return resolve(module, node)
 
     assert first("simulator.domain.service", "from .clock import Clock") == "simulator.domain.clock"
-    assert first("simulator.domain.service", "from ..contract import Contract") == "simulator.contract"
+    assert (
+        first("simulator.domain.service", "from ..contract.validation import Contract")
+        == "simulator.contract.validation"
+    )
     assert first("simulator.domain.service", "from . import clock") == "simulator.domain"
     assert first("simulator.domain", "from .clock import Clock") == "simulator.domain.clock"
     assert first("simulator.http", "from ..domain import errors") == "simulator.domain"
@@ -249,7 +243,8 @@ def test_the_domain_imports_none_of_the_frameworks() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", own_modules("simulator.contract", "simulator.contract_diff", "simulator.contract_deviations")
+    "module",
+    own_modules("simulator.contract.validation", "simulator.contract.diff", "simulator.contract.deviations"),
 )
 def test_the_contract_does_not_import_front_ends(module: str) -> None:
     banned = ("simulator.http", "simulator.cli", "simulator.scenario", "simulator.pytest_plugin")
@@ -267,8 +262,8 @@ def test_http_does_not_import_the_layers_above_it(module: str) -> None:
 NAMESPACE_MODULES = (
     "simulator.http.namespaces",
     "simulator.http.namespace_control",
-    "simulator.namespace_store",
-    "simulator.namespace_db",
+    "simulator.storage.namespace_store",
+    "simulator.storage.namespace_db",
 )
 
 

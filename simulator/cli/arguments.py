@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import __version__
 from ..domain.operations import OPERATIONS
-from ..shared.options import add_store_options
+from ..storage.shared.options import add_store_options
 
 
 def build_parser() -> argparse.ArgumentParser:

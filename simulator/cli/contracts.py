@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..contract import Contract
-from ..contract_deviations import DEVIATIONS_FILE, format_review, load_deviations, review
-from ..contract_diff import diff_specs, read_openapi
+from ..contract.deviations import DEVIATIONS_FILE, format_review, load_deviations, review
+from ..contract.diff import diff_specs, read_openapi
+from ..contract.validation import Contract
 from ..domain.operations import OPERATIONS
-from ..resources import data_dir
+from ..loading.resources import data_dir
 
 
 def validate_command(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:

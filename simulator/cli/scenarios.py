@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from ..resources import data_dir
+from ..loading.resources import data_dir
 
 
 def replay_command(args: argparse.Namespace) -> int:
@@ -95,7 +95,7 @@ def examples_command(copy_to: Path | None, out: TextIO, err: TextIO) -> int:
 
 
 def new_world_command(args: argparse.Namespace) -> int:
-    from ..bootstrap import new_world
+    from ..loading.bootstrap import new_world
 
     try:
         path = new_world(args.name, args.dir)

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 
 from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest
-from ..shared.options import store_problem
+from ..storage.shared.options import store_problem
 
 if TYPE_CHECKING:
-    from ..namespace_store import NamespaceStore
+    from ..storage.namespace_store import NamespaceStore
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from ..bootstrap import WorldFileError
     from ..http.app import ServerConfig, create_app
     from ..http.namespace_control import create_server_app
     from ..http.namespaces import NamespaceOptions
@@ -31,8 +30,9 @@ def serve_command(args: argparse.Namespace) -> int:
         serve_granian,
     )
     from ..http.workers import serve_workers, share_app
+    from ..loading.bootstrap import WorldFileError
     from ..personas import PersonaFileError
-    from ..statefile import StateFile
+    from ..storage.statefile import StateFile
 
     lag_min, lag_max = args.lag
     host = args.host[1:-1] if args.host.startswith("[") and args.host.endswith("]") else args.host
@@ -121,9 +121,9 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def _namespace_store(state_file: Path | None, sync: str) -> NamespaceStore | None:
     """Where namespaces are kept: in the state database itself, or a folder beside a JSON state file."""
-    from ..namespace_db import NamespaceDatabase
-    from ..namespace_store import NamespaceFolder
-    from ..statedb import is_database_path
+    from ..storage.namespace_db import NamespaceDatabase
+    from ..storage.namespace_store import NamespaceFolder
+    from ..storage.statedb import is_database_path
 
     if state_file is None:
         return None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from ..contract import Contract
+from ..contract.validation import Contract
 
 
 def state_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ..statedb import StateDatabaseError, export_database, import_into_database, is_database_path
+    from ..storage.statedb import StateDatabaseError, export_database, import_into_database, is_database_path
 
     contract = Contract()
     if not is_database_path(args.database):

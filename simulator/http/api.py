@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.auth import complete_token_request
 from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauthenticated
 from ..domain.faults import FaultDecision

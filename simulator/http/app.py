@@ -14,17 +14,17 @@ from typing import Any
 
 from flask import Flask
 
-from ..bootstrap import WorldFileError, build_sandbox, world_from_document
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.config import SandboxConfig
 from ..domain.errors import InvalidRequest, Problem
 from ..domain.notifications import Notification
 from ..domain.operations import API_PREFIX, CONTROL_PREFIX
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
+from ..loading.bootstrap import WorldFileError, build_sandbox, world_from_document
 from ..personas import PersonaRole, requested_settings
-from ..statedb import is_database_path, open_persistence
-from ..statefile import StateFile
+from ..storage.statedb import is_database_path, open_persistence
+from ..storage.statefile import StateFile
 from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url
 from .api import create_api_blueprint
 from .bodies import with_measured_bodies

@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from ..bootstrap import WorldFileError, world_from_document
-from ..contract import Contract, Violation
+from ..contract.validation import Contract, Violation
 from ..domain.clock import parse_rfc3339
 from ..domain.errors import InvalidRequest, Problem, Unauthenticated
 from ..domain.sandbox import Sandbox
+from ..loading.bootstrap import WorldFileError, world_from_document
 from .bodies import json_body
 from .errors import json_response
 from .personas import add_persona_routes

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.errors import NotFound
 from ..domain.operations import API_PREFIX, CONTROL_PREFIX
 from ..domain.sandbox import Sandbox

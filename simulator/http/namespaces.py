@@ -30,13 +30,13 @@ from typing import Any
 from flask import Flask
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from ..bootstrap import WorldFileError, read_world, world_from_document
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.config import SandboxConfig
 from ..domain.errors import Conflict, InvalidRequest, Problem
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
-from ..namespace_store import NamespaceStore, SavedNamespace
+from ..loading.bootstrap import WorldFileError, read_world, world_from_document
+from ..storage.namespace_store import NamespaceStore, SavedNamespace
 from ..webhooks import WebhookDispatcher, is_loopback_url
 from .app import ServerConfig, create_app
 from .compiled_routes import CompiledRoutes

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.sandbox import Sandbox
 from ..personas import PersonaRole, Personas, attach_personas
 from .bodies import json_body

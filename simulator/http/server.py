@@ -46,7 +46,7 @@ from .. import __version__
 from ..domain.journal import Deferred, JournalEntry
 from ..domain.operations import API_PREFIX
 from ..domain.sandbox import Sandbox
-from ..statefile import StateFile
+from ..storage.statefile import StateFile
 from .app import MAX_BODY_BYTES
 from .gc_policy import CollectorPolicy
 

@@ -3,7 +3,7 @@
 The parent binds the listening socket and holds the address lock, builds the app once, agrees
 with Redis on the shared start, then forks N workers that all accept on that one socket (waitress,
 ``sockets=``). It serves nothing itself: it only restarts a worker that dies. Each worker keeps its
-own replica of the sandbox in step through :mod:`simulator.shared.replica`, so any worker may
+own replica of the sandbox in step through :mod:`simulator.storage.shared.replica`, so any worker may
 answer any call.
 """
 
@@ -23,8 +23,8 @@ from flask import Flask
 
 from ..domain.errors import StorageFailed
 from ..domain.sandbox import Sandbox
-from ..shared.link import RedisLink
-from ..shared.replica import Replica
+from ..storage.shared.link import RedisLink
+from ..storage.shared.replica import Replica
 from .server import (
     SLOW_REQUEST_SECONDS,
     _address_lock,

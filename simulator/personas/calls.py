@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.errors import SandboxError
 from ..domain.sandbox import Sandbox
 from .config import PersonaRole

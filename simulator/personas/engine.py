@@ -20,7 +20,7 @@ import heapq
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..domain.errors import InvalidRequest, Problem
 from ..domain.notifications import Notification
 from ..domain.sandbox import Sandbox

@@ -13,12 +13,12 @@ from typing import Any
 
 import yaml
 
-from ..contract import Contract
+from ..contract.validation import Contract
+from ..contract.yamlnodes import line, locate
 from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
 from ..domain.world import World
-from ..resources import data_dir
-from ..yamlnodes import line, locate
+from ..loading.resources import data_dir
 from .config import ROLES, PersonaRole, PersonaSettings, enabled, file_template_problems, settings_from
 from .engine import SCHEMA, Personas
 

@@ -20,11 +20,11 @@ from typing import Any, Final
 
 import yaml
 
-from ..bootstrap import WorldFileError, read_world
-from ..contract import Contract
-from ..yamlnodes import key_text as _key_text
-from ..yamlnodes import line as _line
-from ..yamlnodes import locate as _locate
+from ..contract.validation import Contract
+from ..contract.yamlnodes import key_text as _key_text
+from ..contract.yamlnodes import line as _line
+from ..contract.yamlnodes import locate as _locate
+from ..loading.bootstrap import WorldFileError, read_world
 from .expectations import matcher_problems, path_problem
 from .expressions import (
     EXPRESSION,

@@ -18,13 +18,13 @@ from typing import Any, TextIO
 import yaml
 from flask import Flask
 
-from ..contract import Contract
+from ..contract.validation import Contract
 from ..control_client import ControlClient
 from ..domain.clock import parse_rfc3339
 from ..domain.config import SandboxConfig
 from ..harness import NamespaceLease, NoNamespaces, lease_namespace, server_root
 from ..http.app import ServerConfig, create_app
-from ..resources import data_dir
+from ..loading.resources import data_dir
 from .loader import ScenarioError, load_directory, load_scenario
 from .model import Scenario, ScenarioResult
 from .report import format_result, starter_scenario, write_junit_xml

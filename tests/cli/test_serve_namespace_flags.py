@@ -9,7 +9,7 @@ import requests
 from serve_support import start
 
 from simulator.cli import main
-from simulator.resources import default_world_path
+from simulator.loading.resources import default_world_path
 
 
 def _world_with_remote_webhook() -> dict[str, object]:

@@ -17,7 +17,7 @@ import requests
 from serve_support import start
 
 from simulator.cli import main
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.http.app import ServerConfig, create_app
 from simulator.http.server import run_facts
 

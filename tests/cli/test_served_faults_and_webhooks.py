@@ -22,7 +22,7 @@ from serve_support import Served, start
 
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
-from simulator.resources import default_world_path
+from simulator.loading.resources import default_world_path
 from simulator.webhooks import SIGNATURE_HEADER, WebhookDispatcher, verify
 
 TIMEOUT = 10

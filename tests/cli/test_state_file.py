@@ -19,7 +19,7 @@ import pytest
 import requests
 from serve_support import Served, start
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 pytestmark = pytest.mark.e2e
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.bootstrap import WorldFileError, read_world
 from simulator.cli import main
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.http.app import ServerConfig, create_app
+from simulator.loading.bootstrap import WorldFileError, read_world
 
 
 def test_world_new_writes_a_commented_world_that_serves(

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from simulator.contract_deviations import Review, format_review, load_deviations, review
-from simulator.contract_diff import Difference, diff_specs, format_report, load_spec, normalise_nullable
+from simulator.contract.deviations import Review, format_review, load_deviations, review
+from simulator.contract.diff import Difference, diff_specs, format_report, load_spec, normalise_nullable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUR_CONTRACT = REPO_ROOT / "contracts" / "openapi.yaml"

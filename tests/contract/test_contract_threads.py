@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import simulator.contract as contract_module
-from simulator.contract import Contract
+import simulator.contract.validation as contract_module
+from simulator.contract.validation import Contract
 
 
 def test_a_schema_compiled_in_one_thread_is_usable_by_another_meanwhile(

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.operations import (
     API_PREFIX,
     CONTROL_OPERATIONS,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 SAMPLES = Path(__file__).parent / "samples"
 

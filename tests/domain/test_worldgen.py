@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
-from simulator.worldgen import DEFAULT_SEED, dump_world, generate_world, main
+from simulator.loading.worldgen import DEFAULT_SEED, dump_world, generate_world, main
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "default-world.json"
@@ -111,7 +111,7 @@ def test_committed_fixture_is_exactly_what_the_generator_writes() -> None:
     expected = dump_world(generate_world())
     actual = FIXTURE.read_bytes().decode("utf-8")
     assert actual == expected, (
-        "regenerate with: python -m simulator.worldgen --out fixtures/default-world.json"
+        "regenerate with: python -m simulator.loading.worldgen --out fixtures/default-world.json"
     )
 
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from http_support import LAG, START, Api, CheckedClient, Control
 from shared_support import AlternatingClient, alternating_api
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.clock import ControllableClock
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox

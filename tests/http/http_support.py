@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from simulator.client import DscoClient
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.control_client import ControlClient
 from simulator.domain.clock import MICROS, format_rfc3339, parse_rfc3339, seconds
 from simulator.domain.operations import API_PREFIX, CONTROL_PREFIX, CONVERSATION_OPERATIONS

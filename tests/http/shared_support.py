@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from http_support import LAG, START, Api, CheckedClient
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.clock import format_rfc3339
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox

@@ -10,7 +10,7 @@ from flask import Flask
 from http_support import plain_client
 from werkzeug.routing import Map, Rule
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import CompiledRoutes, ServerConfig, create_app
 from simulator.http.compiled_routes import route_shape

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from http_support import ACCOUNT_IDS, DEFAULT_PARTNER, LEGACY_TOKENS, NORTHWIND, plain_client
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
 from simulator.http.namespace_control import create_server_app

@@ -11,7 +11,7 @@ from console_support import ORIGIN, csrf, post_form, shown
 from flask import Flask
 from flask.testing import FlaskClient
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.http import ServerConfig, create_app
 
 PAGE = "/console/personas"

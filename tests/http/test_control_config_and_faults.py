@@ -24,7 +24,7 @@ from http_support import (
     schema_problems,
 )
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app

@@ -19,11 +19,11 @@ from http_support import (
     error_lines,
 )
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app
-from simulator.resources import default_world_path
+from simulator.loading.resources import default_world_path
 
 
 def refused(api: Api, who: str, body: dict[str, Any], field: str) -> list[str]:

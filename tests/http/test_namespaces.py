@@ -14,13 +14,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from http_support import ACCOUNT_IDS, DEFAULT_PARTNER, LEGACY_TOKENS, NORTHWIND, plain_client, schema_problems
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
-from simulator.namespace_store import NamespaceFolder
-from simulator.resources import default_world_path
+from simulator.loading.resources import default_world_path
+from simulator.storage.namespace_store import NamespaceFolder
 
 ADMIN = {"Authorization": "bearer server-secret"}
 NAMESPACES = "/_sandbox/namespaces"

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from http_support import plain_client
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.http import ServerConfig, create_app
 from simulator.http.site_guard import is_loopback_host
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from simulator.bootstrap import WorldFileError
 from simulator.domain.config import SandboxConfig
 from simulator.http.app import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
-from simulator.namespace_db import NamespaceDatabase
+from simulator.loading.bootstrap import WorldFileError
+from simulator.storage.namespace_db import NamespaceDatabase
 
 FORM = {
     "grant_type": "client_credentials",

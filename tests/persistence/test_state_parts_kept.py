@@ -6,13 +6,13 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from simulator import statedb
-from simulator.bootstrap import read_world
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.domain.state_parts import collection_names
-from simulator.statedb import open_persistence
+from simulator.loading.bootstrap import read_world
+from simulator.storage import statedb
+from simulator.storage.statedb import open_persistence
 
 
 def test_every_collection_of_the_state_has_a_table_of_rows() -> None:

@@ -18,12 +18,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from simulator.bootstrap import WorldFileError
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http.app import ServerConfig, create_app
-from simulator.resources import default_world_path
-from simulator.statedb import SCHEMA_VERSION, Persistence
+from simulator.loading.bootstrap import WorldFileError
+from simulator.loading.resources import default_world_path
+from simulator.storage.statedb import SCHEMA_VERSION, Persistence
 
 FORM = {
     "grant_type": "client_credentials",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 
 @pytest.fixture(scope="session")

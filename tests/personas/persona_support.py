@@ -6,11 +6,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from simulator.bootstrap import build_sandbox
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.clock import parse_rfc3339
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
+from simulator.loading.bootstrap import build_sandbox
 from simulator.personas import PersonaRole, Personas, attach_personas
 
 START = "2023-05-01T09:00:00.000Z"

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from simulator.cli import main
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig, create_app
 
@@ -125,7 +125,7 @@ def test_a_state_file_keeps_the_personas_across_a_restart(contract: Contract, tm
 
 
 def test_a_world_can_carry_its_personas(contract: Contract, tmp_path: Path) -> None:
-    from simulator.resources import default_world_path
+    from simulator.loading.resources import default_world_path
 
     world = json.loads(default_world_path().read_text("utf-8"))
     world["personas"] = {"supplier": {"answerAfter": {"min": 10, "max": 20}}}
@@ -162,7 +162,7 @@ def test_a_persona_message_reaches_the_recipients_webhook(contract: Contract, tm
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
-        from simulator.resources import default_world_path
+        from simulator.loading.resources import default_world_path
 
         world = json.loads(default_world_path().read_text("utf-8"))
         url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"

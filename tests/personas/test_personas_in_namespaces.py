@@ -9,12 +9,12 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.http import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
-from simulator.namespace_store import NamespaceFolder
+from simulator.storage.namespace_store import NamespaceFolder
 
 SANDBOXES = ("", "/ns/a", "/ns/b")
 """The default sandbox and two namespaces, by the prefix of their paths."""

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from persona_support import START, frozen_sandbox, persona_entries
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.errors import SandboxError
 from simulator.domain.sandbox import Sandbox
 from simulator.personas.config import PLACEHOLDERS

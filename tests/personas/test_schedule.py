@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from persona_support import QUARTER, START, action_counts, frozen_sandbox, instant, persona_entries
 
-from simulator.bootstrap import world_from_document
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.errors import InvalidRequest
 from simulator.domain.sandbox import Sandbox
+from simulator.loading.bootstrap import world_from_document
 from simulator.personas import attach_personas
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.clock import format_rfc3339, parse_rfc3339, seconds
 from simulator.domain.config import SandboxConfig
 from simulator.domain.operations import API_PREFIX, OPERATIONS

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 pytestmark = pytest.mark.slow
 

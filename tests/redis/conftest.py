@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from shared_support import SharedApi, alternating_api
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 
 HERE = Path(__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from http_support import ACME, NORTHWIND, Api, CheckedClient
 from redis_support import RedisServer, free_port
 from shared_support import SharedApi, alternating_api, pair
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.sandbox import Sandbox
 
 EVERYTHING = {"createdSince": "2023-01-01T00:00:00Z"}
@@ -141,7 +141,7 @@ def test_a_worker_started_with_other_settings_is_refused(
 ) -> None:
     import pytest
 
-    from simulator.shared.link import SharedStoreError
+    from simulator.storage.shared.link import SharedStoreError
 
     pair(contract, redis_server.url, redis_prefix)
     with pytest.raises(SharedStoreError, match="other settings"):

@@ -7,7 +7,7 @@ from http_support import ACME, LAG, NORTHWIND, START, Api, CheckedClient
 from redis_support import RedisServer
 from shared_support import SharedApi, alternating_api, pair
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app

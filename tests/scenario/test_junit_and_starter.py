@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from scenario_support import CREATE_BODY, scenario_text, write
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.replay import (
     merge_credentials,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from scenario_support import ACTORS, CREATE_BODY, line_of, scenario_text, write
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.scenario import replay
 from simulator.scenario.loader import ScenarioError, load_directory, load_scenario
 from simulator.scenario.model import MISSING

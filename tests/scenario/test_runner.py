@@ -16,7 +16,7 @@ from scenario_support import (
     write,
 )
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.domain.sandbox import Sandbox
 from simulator.scenario.expectations import check, match
 from simulator.scenario.loader import load_scenario

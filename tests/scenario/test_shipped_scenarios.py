@@ -10,7 +10,7 @@ import requests
 from scenario_support import SHIPPED, shipped_scenarios
 from serve_support import Served, start
 
-from simulator.contract import Contract
+from simulator.contract.validation import Contract
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.replay import run_in_process
 from simulator.scenario.report import format_result

@@ -16,7 +16,7 @@ from flask import Flask
 
 from simulator.domain.config import SandboxConfig
 from simulator.http.app import PENDING_WEBHOOKS, ServerConfig, create_app
-from simulator.resources import default_world_path
+from simulator.loading.resources import default_world_path
 from simulator.webhooks import (
     ATTEMPT_HEADER,
     DELIVERY_HEADER,

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ... import __version__
 from ...domain.operations import API_PREFIX, CONTROL_PREFIX, api_path
-from ...resources import data_dir
+from ...loading.resources import data_dir
 from ..errors import json_response
 from . import guard
 from .pages import register_pages

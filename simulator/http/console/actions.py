@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 
-from ...contract import Contract
+from ...contract.validation import Contract
 from ...domain.errors import InvalidRequest, Problem, SandboxError
 from ...domain.models import Account
 from ...domain.operations import STATE_CHANGES

@@ -24,7 +24,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...contract import Contract
+from ...contract.validation import Contract
 from ...domain.browse import ConversationFilter, browse_conversations
 from ...domain.clock import format_rfc3339
 from ...domain.errors import SandboxError

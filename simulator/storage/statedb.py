@@ -39,19 +39,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, TextIO
 
-from .bootstrap import WorldFileError, world_from_document
-from .contract import Contract
-from .domain.auth import IssuedToken, token_to_json
-from .domain.config import SandboxConfig
-from .domain.errors import InvalidRequest, StorageFailed
-from .domain.models import Conversation, Message
-from .domain.notifications import Notification
-from .domain.sandbox import Sandbox
-from .domain.state import build_store, notification_to_json
-from .domain.state_changes import ChangeTracker, CollectionChanges
-from .domain.state_parts import collection_names, derived_names
-from .domain.views import encode_json
-from .domain.world import World
+from ..contract.validation import Contract
+from ..domain.auth import IssuedToken, token_to_json
+from ..domain.config import SandboxConfig
+from ..domain.errors import InvalidRequest, StorageFailed
+from ..domain.models import Conversation, Message
+from ..domain.notifications import Notification
+from ..domain.sandbox import Sandbox
+from ..domain.state import build_store, notification_to_json
+from ..domain.state_changes import ChangeTracker, CollectionChanges
+from ..domain.state_parts import collection_names, derived_names
+from ..domain.views import encode_json
+from ..domain.world import World
+from ..loading.bootstrap import WorldFileError, world_from_document
 from .staterows import CONVERSATIONS, MESSAGES
 
 SCHEMA_VERSION = 1

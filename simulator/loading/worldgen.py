@@ -13,7 +13,7 @@ private ``random.Random``, never the global seeds another library might touch), 
 collection in a fixed order, and serialises with :func:`dump_world`, which keeps keys in the order
 they were produced. The Faker release is pinned in ``pyproject.toml`` for the same reason.
 
-Regenerate the fixture with ``python -m simulator.worldgen --out fixtures/default-world.json``.
+Regenerate the fixture with ``python -m simulator.loading.worldgen --out fixtures/default-world.json``.
 """
 
 from __future__ import annotations
@@ -514,9 +514,9 @@ def dump_world(world: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m simulator.worldgen``: print a world, or write it where ``--out`` says."""
+    """``python -m simulator.loading.worldgen``: print a world, or write it where ``--out`` says."""
     parser = argparse.ArgumentParser(
-        prog="python -m simulator.worldgen",
+        prog="python -m simulator.loading.worldgen",
         description="Generate a dsco-sandbox world file; the default seed gives fixtures/default-world.json.",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed (default {DEFAULT_SEED})")

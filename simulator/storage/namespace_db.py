@@ -1,7 +1,7 @@
 """Namespaces kept in the SQLite state database itself (``serve --state-file state.db``).
 
-A :class:`~simulator.namespace_store.NamespaceStore` over one table, ``namespaces``, of the very
-database :mod:`simulator.statedb` keeps the default sandbox in: one file holds the whole server,
+A :class:`~simulator.storage.namespace_store.NamespaceStore` over one table, ``namespaces``, of the very
+database :mod:`simulator.storage.statedb` keeps the default sandbox in: one file holds the whole server,
 so copying, backing up or deleting ``state.db`` does it for every namespace at once.
 
 Each namespace is one row: its name, lifetime, control token and its exported state document as
@@ -28,7 +28,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .domain.errors import StorageFailed
+from ..domain.errors import StorageFailed
 from .namespace_store import RECORD_FORMAT, RECORD_VERSION, SavedNamespace
 
 _TABLE = """
@@ -50,7 +50,7 @@ _UPSERT = (
 
 
 class NamespaceDatabase:
-    """A :class:`~simulator.namespace_store.NamespaceStore` keeping each namespace as one row of
+    """A :class:`~simulator.storage.namespace_store.NamespaceStore` keeping each namespace as one row of
     the state database's ``namespaces`` table."""
 
     def __init__(self, path: Path, *, sync: str = "normal") -> None:

@@ -18,8 +18,8 @@ from dataclasses import MISSING, Field, fields
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from .domain.models import Conversation, Message
-from .domain.views import encode_json
+from ..domain.models import Conversation, Message
+from ..domain.views import encode_json
 
 _Record = TypeVar("_Record", Conversation, Message)
 

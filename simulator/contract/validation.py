@@ -22,8 +22,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .domain.clock import parse_rfc3339
-from .resources import data_dir
+from ..domain.clock import parse_rfc3339
+from ..loading.resources import data_dir
 
 DATE_TIME_EXAMPLE = "2023-05-01T09:29:55Z"
 _JSON_TYPE_NAMES = MappingProxyType(

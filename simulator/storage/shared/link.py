@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..bootstrap import WorldFileError
+from ...loading.bootstrap import WorldFileError
 
 try:
     import redis

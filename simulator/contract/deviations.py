@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .contract_diff import Difference, format_report
+from .diff import Difference, format_report
 
 __all__ = ["DEVIATIONS_FILE", "Deviation", "Review", "format_review", "load_deviations", "review"]
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from .contract import Contract
-from .domain.config import SandboxConfig
-from .domain.errors import InvalidRequest
-from .domain.sandbox import Sandbox
-from .domain.world import World, load_world
+from ..contract.validation import Contract
+from ..domain.config import SandboxConfig
+from ..domain.errors import InvalidRequest
+from ..domain.sandbox import Sandbox
+from ..domain.world import World, load_world
 from .resources import default_world_path, starter_world_path
 
 

@@ -43,13 +43,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..bootstrap import world_from_document
-from ..contract import Contract
-from ..domain.auth import IssuedToken, token_to_json
-from ..domain.clock import parse_rfc3339
-from ..domain.errors import StorageFailed
-from ..domain.models import Account
-from ..domain.sandbox import Sandbox
+from ...contract.validation import Contract
+from ...domain.auth import IssuedToken, token_to_json
+from ...domain.clock import parse_rfc3339
+from ...domain.errors import StorageFailed
+from ...domain.models import Account
+from ...domain.sandbox import Sandbox
+from ...loading.bootstrap import world_from_document
 from .link import WAIT_SECONDS, RedisLink, SharedStoreError, StoreUnavailable
 
 RENEW_EVERY = 500
