@@ -67,7 +67,8 @@ class RetailerRole:
         self.stage.at(when, "react", lambda: self._react(message.conversation_id, question))
 
     def _schedule_opening(self, account_id: str, standard: bool, rate: float, after: int) -> None:
-        if rate <= 0 or not any(
+        per_second = rate / _HOUR  # the smallest rates underflow to 0 here: never, like 0 itself
+        if per_second <= 0 or not any(
             c.standard == standard and c.weight > 0 for c in self.stage.settings.retailer.complaints
         ):
             return
@@ -76,7 +77,7 @@ class RetailerRole:
             # other side does (answering sooner or later) never moves when conversations open
             stream = random.Random(f"{self.stage.settings.seed}:open:{account_id}:{standard}")
             self._openings[(account_id, standard)] = stream
-        gap = min(stream.expovariate(rate / _HOUR), _YEAR)  # a tiny rate: practically never
+        gap = min(stream.expovariate(per_second), _YEAR)  # a tiny rate: practically never
         when = after + max(seconds(gap), 1000)
         self.stage.at(when, "open", lambda: self._open(account_id, standard, rate))
 

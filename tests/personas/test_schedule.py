@@ -184,3 +184,14 @@ def test_an_import_checks_the_personas_against_the_world_it_brings(contract: Con
 
 def build_sandbox_from(contract: Contract, world: dict[str, Any]) -> Sandbox:
     return Sandbox(world_from_document(contract, world), SandboxConfig(rate_limit=False))
+
+
+@pytest.mark.parametrize("rate", [5e-324, 1e-310])
+def test_a_rate_too_small_to_divide_by_the_hour_never_opens(contract: Contract, rate: float) -> None:
+    # rate / 3600 underflows to 0 for the smallest positive floats: "never", not a division by zero.
+    sandbox, personas = frozen_sandbox(contract)
+    personas.replace(
+        {"retailer": {"accounts": ["1000001"], "conversationsPerHour": rate, "standardPerHour": 0}}
+    )
+    sandbox.control_clock({"advance": 24 * 3600})
+    assert action_counts(sandbox) == {}
