@@ -29,7 +29,6 @@ def serve_command(args: argparse.Namespace) -> int:
         serve,
         serve_granian,
     )
-    from ..http.workers import serve_workers, share_app
     from ..loading.bootstrap import WorldFileError
     from ..personas import PersonaFileError
     from ..storage.statefile import StateFile
@@ -106,6 +105,10 @@ def serve_command(args: argparse.Namespace) -> int:
         log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     try:
         if args.store is not None:
+            # Imported only here: it brings in the Redis client (about 100 modules), which a
+            # sandbox without --store would load at every start and never use.
+            from ..http.workers import serve_workers, share_app
+
             share_app(app, args.store, args.redis_prefix)
             return serve_workers(app, host, args.port, args.workers, threads=args.threads or 8)
         if args.server == "waitress":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
@@ -180,13 +179,19 @@ class Sandbox:
         ``render`` makes it: the one path every front end takes. The domain answers with records;
         HTTP renders them as text (``http/presenter.py``), :meth:`call` as dicts. A write is stored
         only once its answer is rendered, so a rendering that fails leaves nothing behind."""
-        with self._running(operation):
-            planned = self._operations[operation](caller, body)
-            rendered = render(planned.answer)
-            planned.store()
-            if operation in WRITE_OPERATIONS:
-                self.changed()
-            return rendered
+        with self.lock:
+            # The operation running now, so that the notifications it raises are journaled with it
+            # (a try block, not a context manager: this runs once per API call).
+            self._operation = operation
+            try:
+                planned = self._operations[operation](caller, body)
+                rendered = render(planned.answer)
+                planned.store()
+                if operation in WRITE_OPERATIONS:
+                    self.changed()
+                return rendered
+            finally:
+                self._operation = None
 
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`answer` as the JSON value the API sends (for tests, tools, the console and the
@@ -194,16 +199,6 @@ class Sandbox:
         with self.lock:
             world = self.world
             return self.answer(operation, caller, body, lambda answer: answer_view(world, answer, caller.id))
-
-    @contextmanager
-    def _running(self, operation: str) -> Iterator[None]:
-        """Hold the lock, and remember the operation so its notifications are journaled with it."""
-        with self.lock:
-            self._operation = operation
-            try:
-                yield
-            finally:
-                self._operation = None
 
     def fault_for(self, operation: str) -> FaultDecision:
         return self.faults.decide(operation)

@@ -35,11 +35,19 @@ SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
 
 def install_site_guard(app: Flask, *, api_prefix: str, loopback_only: bool) -> None:
     """Check every request of ``app`` before its route runs (404s included)."""
+    loopback_hosts: set[str] = set()
+    """``Host`` values already found loopback. A client sends the same one on every request, and
+    parsing it as an address costs more than the rest of the guard; only a few are kept, so a
+    client sending many names cannot grow it."""
 
     @app.before_request
     def _guard() -> None:
         if loopback_only:
-            _require_loopback_host()
+            host = request.environ.get("HTTP_HOST")
+            if host is not None and host not in loopback_hosts:
+                _require_loopback_host(host)
+                if len(loopback_hosts) < _KNOWN_HOSTS:
+                    loopback_hosts.add(host)
         if request.path.startswith(api_prefix + "/") or request.path == api_prefix:
             return
         _require_same_site()
@@ -68,9 +76,11 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _require_loopback_host() -> None:
-    host = request.environ.get("HTTP_HOST")
-    if host is not None and not is_loopback_host(host):
+_KNOWN_HOSTS = 16
+
+
+def _require_loopback_host(host: str) -> None:
+    if not is_loopback_host(host):
         shown = host if len(host) <= 80 and host.isprintable() else f"{host[:40]!r}..."
         raise Refused.at(
             "Host",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,20 @@ def test_the_log_line_of_a_token_refusal_is_its_description() -> None:
     details = {"method": "POST", "path": "/api/v3/oauth2/token", "status": 401, "durationMs": 1.3}
     entry = JournalEntry(1, 0, "request", None, "getAccessToken", {**details, "response": body})
     assert call_line(entry) == "POST /api/v3/oauth2/token - 401 1.3ms  unknown client_id 'x'"
+
+
+@pytest.mark.e2e
+def test_serve_without_a_shared_store_does_not_load_the_redis_client() -> None:
+    # The Redis client is about a hundred modules, 9 MB and a few hundred milliseconds of every start
+    # of `serve`; only --store needs it. A fresh interpreter, since this one may have loaded it for
+    # another test; the server is replaced by one that returns at once.
+    script = (
+        "import sys\n"
+        "import simulator.http.server as server\n"
+        "from simulator.cli import main\n"
+        "server.serve = lambda app, **options: 0\n"
+        "code = main(['serve', '--port', '0'])\n"
+        "print(code, sorted(name for name in sys.modules if name.split('.')[0] == 'redis')[:3])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[0] == "0 []", done.stdout + done.stderr

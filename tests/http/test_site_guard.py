@@ -47,6 +47,16 @@ def test_a_foreign_host_is_refused_on_every_route_when_bound_to_loopback(app: Fl
         assert answer.get_data(as_text=True).startswith("Host: 'rebound.example' is not a loopback name")
 
 
+def test_a_foreign_host_is_refused_however_many_loopback_hosts_came_before(app: Flask) -> None:
+    # The guard remembers loopback Host values it has judged; a foreign one must never be let in.
+    client = plain_client(app)
+    for number in range(40):
+        assert client.get("/_sandbox/health", headers={"Host": f"127.0.0.{number}:1"}).status_code == 200
+    for _ in range(2):
+        assert client.get("/_sandbox/health", headers={"Host": "rebound.example"}).status_code == 403
+        assert client.get("/_sandbox/health", headers={"Host": "127.0.0.1:1"}).status_code == 200
+
+
 def test_bound_elsewhere_any_host_is_served(contract: Contract) -> None:
     app = create_app(ServerConfig(loopback_only=False, admin_token="t"), contract=contract)
     answer = plain_client(app).get(
