@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,10 @@ keys with an expiry, which state keys never have, but the lock key has one: evic
 two workers run at once. So anything but ``noeviction`` is refused."""
 
 _ACQUIRE = """
+if KEYS[4] then
+  local entry = redis.call('HGET', KEYS[4], ARGV[3])
+  if not entry or string.sub(entry, 1, #ARGV[4]) ~= ARGV[4] then return 'gone' end
+end
 local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. ':' .. fence
 if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
@@ -44,7 +49,9 @@ local now = redis.call('TIME')
 return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2]}
 """
 """Take the lock with a fencing token (owner and a counter that only grows), and answer with the
-sandbox's version and Redis' clock in the same round trip."""
+sandbox's version and Redis' clock in the same round trip. A sandbox with a registry entry (a
+namespace) is answered 'gone', creating no key, once that entry is gone or belongs to a later
+sandbox of the same name."""
 
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -76,6 +83,20 @@ class StoreUnavailable(Exception):
     """Redis could not be reached, or the hold was lost, while serving (answered 503)."""
 
 
+class SandboxGone(Exception):
+    """The sandbox's registry entry is gone (a namespace deleted or expired through any worker)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a sandbox's registry entry is: the hash, the field, and how its value starts while
+    the entry is this sandbox's (and not a later one's of the same name)."""
+
+    registry: str
+    field: str
+    starts: str
+
+
 @dataclass(frozen=True)
 class Keys:
     """The keys of one sandbox (the default one, or a namespace) under the prefix."""
@@ -85,6 +106,8 @@ class Keys:
     version: str
     log: str
     base: str
+    entry: Entry | None = None
+    """None for the default sandbox, which always exists."""
 
 
 class RedisLink:
@@ -113,9 +136,9 @@ class RedisLink:
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
 
-    def keys(self, name: str) -> Keys:
+    def keys(self, name: str, entry: Entry | None = None) -> Keys:
         base = f"{self.prefix}{name}:"
-        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base")
+        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base", entry)
 
     def check(self) -> None:
         """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
@@ -133,41 +156,60 @@ class RedisLink:
 
     # --- the lock and the log --------------------------------------------------------------
     def acquire(self, keys: Keys) -> tuple[str, int, int] | None:
-        """(token, version, Redis' time in microseconds), or None while another worker holds it."""
-        answer = self._call(self._acquire, [keys.lock, keys.fence, keys.version], [self.owner, LOCK_MILLIS])
+        """(token, version, Redis' time in microseconds), or None while another worker holds it;
+        raises :class:`SandboxGone` once the sandbox's registry entry is gone."""
+        names, args = [keys.lock, keys.fence, keys.version], [self.owner, LOCK_MILLIS]
+        if keys.entry is not None:
+            names.append(keys.entry.registry)
+            args += [keys.entry.field, keys.entry.starts]
+        answer = self.call(self._acquire, names, args)
+        if answer == "gone":
+            raise SandboxGone(keys.base)
         if not answer:
             return None
         token, version, whole, micros = answer
         return str(token), int(version), int(whole) * 1_000_000 + int(micros)
 
+    def wait_for(self, keys: Keys) -> tuple[str, int, int] | None:
+        """:meth:`acquire`, trying again while another worker holds the lock; None after
+        :data:`WAIT_SECONDS`."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        delay = 0.0002
+        while True:
+            got = self.acquire(keys)
+            if got is not None or time.monotonic() > deadline:
+                return got
+            time.sleep(delay)
+            delay = min(delay * 2, 0.005)
+
     def commit(self, keys: Keys, token: str, version: int, entries: list[str]) -> int:
         """Append ``entries`` and release; the new version, or a negative number when the hold was
         lost (-1) or the log moved under it (-2)."""
-        return int(self._call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
+        return int(self.call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
 
     def renew(self, keys: Keys, token: str) -> bool:
-        return bool(self._call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
+        return bool(self.call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
 
     def entries(self, keys: Keys, start: int, stop: int) -> list[str]:
         """Log entries ``start`` to ``stop`` (0-based, inclusive)."""
-        return list(self._call(self.client.lrange, keys.log, start, stop))
+        return list(self.call(self.client.lrange, keys.log, start, stop))
 
     def get(self, key: str) -> str | None:
-        value = self._call(self.client.get, key)
+        value = self.call(self.client.get, key)
         return None if value is None else str(value)
 
     def set_new(self, key: str, value: str) -> bool:
-        return bool(self._call(self.client.set, key, value, nx=True))
+        return bool(self.call(self.client.set, key, value, nx=True))
 
     def forget(self, name: str) -> int:
         """Delete one sandbox's keys (SCAN by its prefix, then UNLINK), nothing else."""
         pattern = _glob_escape(f"{self.prefix}{name}:") + "*"
         removed = 0
-        for batch in _batches(self._call(self.client.scan_iter, match=pattern, count=500), 500):
-            removed += int(self._call(self.client.unlink, *batch))
+        for batch in _batches(self.call(self.client.scan_iter, match=pattern, count=500), 500):
+            removed += int(self.call(self.client.unlink, *batch))
         return removed
 
-    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except redis.RedisError as error:

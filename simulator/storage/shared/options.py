@@ -47,8 +47,6 @@ def store_problem(args: Any) -> str | None:
         return f"--store {args.store}: expected a redis:// or rediss:// URL"
     if args.state_file is not None:
         return "--store and --state-file are exclusive: the state lives in one place (keep one of them)"
-    if args.max_namespaces != 0:
-        return "--store shares the default sandbox only, not namespaces: add --max-namespaces 0"
     if args.server != "waitress":
         return "--store is served by waitress workers (--workers N); leave out --server granian"
     return None

@@ -39,7 +39,6 @@ import contextlib
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +49,7 @@ from ...domain.errors import StorageFailed
 from ...domain.models import Account
 from ...domain.sandbox import Sandbox
 from ...loading.bootstrap import world_from_document
-from .link import WAIT_SECONDS, RedisLink, SharedStoreError, StoreUnavailable
+from .link import WAIT_SECONDS, Entry, RedisLink, SharedStoreError, StoreUnavailable
 
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
@@ -109,9 +108,11 @@ def unavailable(reason: str) -> StorageFailed:
 class Replica:
     """Keeps ``sandbox`` (this worker's copy) in step with the shared sandbox ``name`` in Redis."""
 
-    def __init__(self, link: RedisLink, name: str, sandbox: Sandbox, contract: Contract) -> None:
+    def __init__(
+        self, link: RedisLink, name: str, sandbox: Sandbox, contract: Contract, entry: Entry | None = None
+    ) -> None:
         self.link = link
-        self.keys = link.keys(name)
+        self.keys = link.keys(name, entry)
         self.sandbox = sandbox
         self.contract = contract
         self._time = PinnedTime(0)
@@ -175,17 +176,10 @@ class Replica:
     # --- holds ------------------------------------------------------------------------------
     def begin(self) -> None:
         """Take the lock in Redis and catch up (the outermost ``with sandbox.lock``)."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        delay = 0.0002
         try:
-            while True:
-                got = self.link.acquire(self.keys)
-                if got is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise unavailable(f"the shared sandbox stayed busy for {WAIT_SECONDS:.0f} s")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.005)
+            got = self.link.wait_for(self.keys)
+            if got is None:
+                raise unavailable(f"the shared sandbox stayed busy for {WAIT_SECONDS:.0f} s")
             self._token, version, now = got
             if self._stale or version < self._version:
                 self._rebuild()

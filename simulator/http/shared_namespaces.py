@@ -1,0 +1,198 @@
+"""Namespaces on a shared store: every worker serves every namespace, their registry in Redis.
+
+:class:`RedisNamespaces` is what :class:`~simulator.http.namespaces.NamespaceRegistry` asks
+instead of its own dictionary once ``serve --store`` shares the server. The registry itself (names,
+creation requests, TTLs, tokens, last uses, the cap) is
+:class:`~simulator.storage.shared.namespaces.SharedNamespaces`; each namespace's sandbox is a
+:class:`~simulator.storage.shared.replica.Replica` of its own keys, exactly as the default sandbox
+is. A worker builds its copy of a namespace when it first meets it (a request, a listing): the same
+start from the creation request, then the namespace's log, replayed by its first hold, so a worker
+that starts replays nothing at all.
+
+A worker's copies are a cache: the registry in Redis decides what exists. A copy whose entry is
+gone (or now names a later namespace of the same name) is closed when noticed, by a lookup or by
+the hold that finds the entry gone, and the request gets the 404 a single process would give.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from ..domain.errors import InvalidRequest
+from ..domain.sandbox import Sandbox
+from ..storage.shared.link import RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
+from ..storage.shared.namespaces import Found, NamespaceEntry, SharedNamespaces
+from ..storage.shared.replica import Replica, unavailable
+from .namespaces import SWEEP_EVERY, Namespace, NamespaceRegistry, NamespaceRequest, WSGIApp
+
+Hold = Callable[[WSGIApp, Sandbox], WSGIApp]
+
+
+@contextlib.contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis lost: the 503 ``store_unavailable`` every shared call answers (nothing was changed)."""
+    try:
+        yield
+    except (StoreUnavailable, SharedStoreError) as error:
+        raise unavailable(str(error)) from None
+
+
+class RedisNamespaces:
+    """A registry's namespaces as Redis has them, with this worker's copies built on demand."""
+
+    def __init__(self, registry: NamespaceRegistry, link: RedisLink, hold: Hold) -> None:
+        self.registry = registry
+        self.link = link
+        self.book = SharedNamespaces(link)
+        self._hold = hold
+        self._building = threading.Lock()
+        self._next_sweep = 0.0
+
+    # --- what the registry asks -----------------------------------------------------------------
+    def use(self, name: str) -> Namespace | None:
+        """The namespace ``name`` marked as used now (on the one clock), or None."""
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
+        with _reachable():
+            return self._current(self.book.find(name, touch=True), name)
+
+    def get(self, name: str) -> Namespace | None:
+        """The namespace ``name`` caught up with every worker's calls (not marked used), or None."""
+        with _reachable():
+            namespace = self._current(self.book.find(name, touch=False), name)
+        return None if namespace is None else self._caught_up(namespace)
+
+    def all(self) -> list[Namespace]:
+        """Every live namespace, caught up; the idle ones are dropped on the way."""
+        with _reachable():
+            live = [self._copy(found) for found in self._live()]
+        return [n for n in map(self._caught_up, live) if n is not None]
+
+    def names(self) -> list[str]:
+        with _reachable():
+            return [found.entry.name for found in self._live()]
+
+    def sweep(self) -> list[str]:
+        self._next_sweep = time.monotonic() + SWEEP_EVERY
+        with _reachable():
+            before = {found.entry.name for found in self.book.listing()}
+            return sorted(before - {found.entry.name for found in self._live()})
+
+    def create(self, request: NamespaceRequest, sandbox: Sandbox, token: str | None) -> Namespace:
+        """Claim the name in Redis and share the new sandbox; a taken name or a full server is a
+        409 on whichever worker asks, and leaves nothing behind."""
+        registry = self.registry
+        self.sweep()
+        creation = {
+            "world": request.world,
+            "seed": request.seed,
+            "settings": request.settings,
+            "token": token,
+        }
+        ttl = registry.options.default_ttl if request.idle_ttl is None else request.idle_ttl
+        with _reachable():
+            generation = self.book.new_generation()
+            entry = NamespaceEntry(request.name, generation, ttl, 0.0, creation)
+            namespace = self._share(entry, sandbox)
+            try:
+                claimed = self.book.claim(request.name, generation, ttl, creation, registry.options.cap)
+            except BaseException:
+                self._forget(namespace, entry)
+                raise
+            if isinstance(claimed, str):
+                self._forget(namespace, entry)
+                raise registry.taken(request.name) if claimed == "taken" else registry.full()
+        namespace.created_at = namespace.last_used_at = claimed
+        self.registry.keep(namespace)
+        return namespace
+
+    def delete(self, name: str) -> bool:
+        with _reachable():
+            found = self.book.find(name, touch=False)
+            dropped = found is not None and self.book.drop(found, only_if_idle=False)
+        self.gone(name)
+        return dropped
+
+    def gone(self, name: str) -> None:
+        """Close this worker's copy of ``name`` (deleted or expired, here or elsewhere)."""
+        self.registry.discard(name)
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _live(self) -> list[Found]:
+        """The registry's entries, dropping those idle past their TTL (unless used meanwhile)."""
+        live = []
+        for found in self.book.listing():
+            if found.idle and self.book.drop(found, only_if_idle=True):
+                self.gone(found.entry.name)
+            else:
+                live.append(found)
+        known = {found.entry.name for found in live}
+        for name in self.registry.copies() - known:
+            self.gone(name)
+        return live
+
+    def _current(self, found: Found | None, name: str) -> Namespace | None:
+        if found is not None and found.idle and self.book.drop(found, only_if_idle=True):
+            found = None
+        if found is None:
+            self.gone(name)
+            return None
+        return self._copy(found)
+
+    def _copy(self, found: Found) -> Namespace:
+        """This worker's copy of the namespace, built from its creation request when missing."""
+        entry = found.entry
+        with self._building:
+            namespace = self.registry.copy(entry.name)
+            if namespace is None or namespace.generation != entry.generation:
+                self.gone(entry.name)
+                creation = entry.creation
+                request = NamespaceRequest(
+                    entry.name, creation["world"], creation["seed"], creation["settings"], entry.idle_ttl
+                )
+                try:
+                    sandbox = self.registry.new_sandbox(request)
+                except InvalidRequest as error:  # it was accepted once: the workers' flags differ
+                    raise SharedStoreError(
+                        f"namespace {entry.name!r} cannot be built here: {error}"
+                    ) from None
+                namespace = self._share(entry, sandbox)
+                self.registry.keep(namespace)
+        namespace.created_at = entry.created_at
+        namespace.last_used_at = found.used_at
+        return namespace
+
+    def _share(self, entry: NamespaceEntry, sandbox: Sandbox) -> Namespace:
+        registry = self.registry
+        token = entry.creation["token"]
+        namespace = registry.build(
+            entry.name, sandbox, entry.idle_ttl, token, entry.created_at, entry.created_at
+        )
+        namespace.generation = entry.generation
+        app = namespace.app
+        replica = Replica(
+            self.link, entry.sandbox_name, sandbox, app.extensions["dsco_contract"], self.book.entry_of(entry)
+        )
+        try:
+            replica.attach()
+        except BaseException:
+            registry.close_one(namespace)
+            raise
+        app.extensions["dsco_shared_replica"] = replica
+        app.wsgi_app = self._hold(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
+        return namespace
+
+    def _forget(self, namespace: Namespace, entry: NamespaceEntry) -> None:
+        self.registry.close_one(namespace)
+        self.link.forget(entry.sandbox_name)
+
+    def _caught_up(self, namespace: Namespace) -> Namespace | None:
+        try:
+            with namespace.sandbox.lock:
+                return namespace
+        except SandboxGone:
+            self.gone(namespace.name)
+            return None
