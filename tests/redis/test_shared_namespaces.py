@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from simulator.http import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
 from simulator.http.workers import share_app
+from simulator.storage.shared.link import SandboxGone
 
 NAMESPACES = "/_sandbox/namespaces"
 ADMIN = {"Authorization": "bearer server-secret"}
@@ -123,19 +123,27 @@ def test_two_workers_racing_for_the_last_free_slot_get_one_201_and_one_409(
 
 
 def test_an_idle_namespace_expires_on_the_one_clock_unless_used_on_any_worker(
-    webs: tuple[FlaskClient, FlaskClient],
+    webs: tuple[FlaskClient, FlaskClient], redis_server: RedisServer, redis_prefix: str
 ) -> None:
     a, b = webs
-    assert a.post(NAMESPACES, json={"name": "brief", "idleTtl": 0.6}).status_code == 201
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    used = redis_prefix + "namespaces-used"
+
+    def age(seconds: float) -> None:
+        """Move the last use back on Redis' clock, as if ``seconds`` had passed since it."""
+        client.hset(used, "brief", f"{float(client.hget(used, 'brief') or 0) - seconds:.6f}")
+
+    assert a.post(NAMESPACES, json={"name": "brief", "idleTtl": 30}).status_code == 201
     assert a.post(NAMESPACES, json={"name": "kept"}).status_code == 201
-    for _ in range(3):  # used on b only: a sees it alive all the same
-        time.sleep(0.3)
-        assert b.get("/ns/brief/_sandbox/health").status_code == 200
-    assert "brief" in names(a)
-    time.sleep(0.8)
+    age(25)
+    assert b.get("/ns/brief/_sandbox/health").status_code == 200  # used on b: idle again from now
+    age(25)
+    assert a.get("/ns/brief/_sandbox/health").status_code == 200  # so a finds it alive
+    age(31)
     assert a.get("/ns/brief/_sandbox/health").status_code == 404
     assert b.get("/ns/brief/_sandbox/health").status_code == 404
     assert names(b) == ["kept"]
+    assert client.keys(redis_prefix + "ns/brief/*") == []
 
 
 def test_deleting_a_namespace_unlinks_its_own_keys_only(
@@ -156,6 +164,25 @@ def test_deleting_a_namespace_unlinks_its_own_keys_only(
     assert client.get("someone-else:key") == "kept"
     assert titles(a, "stays") == ["x"]
     assert titles(a, "") == []  # the default sandbox's keys are untouched too
+
+
+def test_a_copy_of_a_namespace_deleted_elsewhere_answers_404_and_writes_no_key(
+    webs: tuple[FlaskClient, FlaskClient], redis_server: RedisServer, redis_prefix: str, monkeypatch: Any
+) -> None:
+    a, b = webs
+    assert a.post(NAMESPACES, json={"name": "team"}).status_code == 201
+    assert converse(b, "team", "x").status_code == 201
+    registry = b.application.extensions["dsco_namespaces"]
+    stale = registry.copy("team")
+    assert a.delete(f"{NAMESPACES}/team").status_code == 200
+    with pytest.raises(SandboxGone), stale.sandbox.lock:
+        pass
+    monkeypatch.setattr(registry, "use", lambda name: stale)  # as if looked up just before the delete
+    answer = b.get("/ns/team/_sandbox/health")
+    assert answer.status_code == 404
+    assert "no such namespace on this server" in answer.text
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.keys(redis_prefix + "ns/team/*") == []
 
 
 def test_a_namespace_token_works_on_every_worker(

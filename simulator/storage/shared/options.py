@@ -13,9 +13,9 @@ def add_store_options(serve: Any) -> None:
     serve.add_argument(
         "--store",
         metavar="URL",
-        help="keep the sandbox's state in Redis (redis://[user:password@]host:port/db, or rediss:// for "
-        "TLS) so that several worker processes, on one host or many, serve one sandbox (default: in "
-        "memory); see README, One sandbox, many workers",
+        help="keep the sandbox's state, and its namespaces', in Redis (redis://[user:password@]host:port/db, "
+        "or rediss:// for TLS) so that several worker processes, on one host or many, serve them (default: "
+        "in memory); see README, One sandbox, many workers",
     )
     serve.add_argument(
         "--redis-prefix",

@@ -49,7 +49,7 @@ from ...domain.errors import StorageFailed
 from ...domain.models import Account
 from ...domain.sandbox import Sandbox
 from ...loading.bootstrap import world_from_document
-from .link import WAIT_SECONDS, Entry, RedisLink, SharedStoreError, StoreUnavailable
+from .link import WAIT_SECONDS, Entry, RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
 
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
@@ -365,13 +365,14 @@ class Replica:
 
 
 def _next_tick_on_outage(catch_up: Callable[[], int]) -> Callable[[], int]:
-    """A persona ticker's catch-up that, while Redis is away, does nothing until its next tick
-    (rather than end the ticker's thread with the 503 a request would get)."""
+    """A persona ticker's catch-up that, while Redis is away (or once its namespace is gone, until
+    this worker closes its copy), does nothing until its next tick, rather than end the ticker's
+    thread with the 503 (or 404) a request would get."""
 
     def patient() -> int:
         try:
             return catch_up()
-        except StorageFailed:
+        except (StorageFailed, SandboxGone):
             return 0
 
     return patient
