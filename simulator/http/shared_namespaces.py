@@ -68,18 +68,17 @@ class RedisNamespaces:
     def all(self) -> list[Namespace]:
         """Every live namespace, caught up; the idle ones are dropped on the way."""
         with _reachable():
-            live = [self._copy(found) for found in self._live()]
+            live = [self._copy(found) for found in self._live()[0]]
         return [n for n in map(self._caught_up, live) if n is not None]
 
     def names(self) -> list[str]:
         with _reachable():
-            return [found.entry.name for found in self._live()]
+            return [found.entry.name for found in self._live()[0]]
 
     def sweep(self) -> list[str]:
         self._next_sweep = time.monotonic() + SWEEP_EVERY
         with _reachable():
-            before = {found.entry.name for found in self.book.listing()}
-            return sorted(before - {found.entry.name for found in self._live()})
+            return self._live()[1]
 
     def create(self, request: NamespaceRequest, sandbox: Sandbox, token: str | None) -> Namespace:
         """Claim the name in Redis and share the new sandbox; a taken name or a full server is a
@@ -113,32 +112,28 @@ class RedisNamespaces:
         with _reachable():
             found = self.book.find(name, touch=False)
             dropped = found is not None and self.book.drop(found, only_if_idle=False)
-        self.gone(name)
+        self.registry.discard(name)
         return dropped
 
-    def gone(self, name: str) -> None:
-        """Close this worker's copy of ``name`` (deleted or expired, here or elsewhere)."""
-        self.registry.discard(name)
-
     # --- helpers --------------------------------------------------------------------------------
-    def _live(self) -> list[Found]:
-        """The registry's entries, dropping those idle past their TTL (unless used meanwhile)."""
-        live = []
+    def _live(self) -> tuple[list[Found], list[str]]:
+        """The registry's entries, and the names dropped as idle past their TTL (unless used
+        meanwhile); this worker's copies of namespaces that are no more are closed."""
+        live, dropped = [], []
         for found in self.book.listing():
             if found.idle and self.book.drop(found, only_if_idle=True):
-                self.gone(found.entry.name)
+                dropped.append(found.entry.name)
             else:
                 live.append(found)
-        known = {found.entry.name for found in live}
-        for name in self.registry.copies() - known:
-            self.gone(name)
-        return live
+        for name in self.registry.copies() - {found.entry.name for found in live}:
+            self.registry.discard(name)
+        return live, dropped
 
     def _current(self, found: Found | None, name: str) -> Namespace | None:
         if found is not None and found.idle and self.book.drop(found, only_if_idle=True):
             found = None
         if found is None:
-            self.gone(name)
+            self.registry.discard(name)
             return None
         return self._copy(found)
 
@@ -148,7 +143,6 @@ class RedisNamespaces:
         with self._building:
             namespace = self.registry.copy(entry.name)
             if namespace is None or namespace.generation != entry.generation:
-                self.gone(entry.name)
                 creation = entry.creation
                 request = NamespaceRequest(
                     entry.name, creation["world"], creation["seed"], creation["settings"], entry.idle_ttl
@@ -181,7 +175,6 @@ class RedisNamespaces:
         except BaseException:
             registry.close_one(namespace)
             raise
-        app.extensions["dsco_shared_replica"] = replica
         app.wsgi_app = self._hold(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
         return namespace
 
@@ -194,5 +187,5 @@ class RedisNamespaces:
             with namespace.sandbox.lock:
                 return namespace
         except SandboxGone:
-            self.gone(namespace.name)
+            self.registry.discard(namespace.name)
             return None

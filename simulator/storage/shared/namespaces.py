@@ -97,10 +97,14 @@ class Found:
     """An entry as a lookup found it: when it was last used, and whether it is idle past its TTL."""
 
     entry: NamespaceEntry
-    used_at: float
+    used: str
+    """The last use as stored (seconds on Redis' clock), for a drop that must not take a namespace
+    used since."""
     idle: bool
-    used_raw: str
-    """The last use as stored, for a drop that must not take a namespace used since."""
+
+    @property
+    def used_at(self) -> float:
+        return float(self.used)
 
 
 class SharedNamespaces:
@@ -138,7 +142,7 @@ class SharedNamespaces:
         if not answer:
             return None
         value, used, _, idle = answer
-        return Found(_parse(name, value), float(used), bool(int(idle)), str(used))
+        return Found(_parse(name, value), str(used), bool(int(idle)))
 
     def listing(self) -> list[Found]:
         now, entries, uses = self.link.call(self._list, [self.registry, self.used])
@@ -147,7 +151,7 @@ class SharedNamespaces:
         for name, value in zip(entries[::2], entries[1::2], strict=True):
             entry = _parse(name, value)
             last = used.get(name, now)
-            found.append(Found(entry, float(last), float(now) - float(last) > entry.idle_ttl, str(last)))
+            found.append(Found(entry, str(last), float(now) - float(last) > entry.idle_ttl))
         return sorted(found, key=lambda f: f.entry.name)
 
     def drop(self, found: Found, *, only_if_idle: bool) -> bool:
@@ -156,7 +160,7 @@ class SharedNamespaces:
         entry = found.entry
         keys = self.link.keys(entry.sandbox_name)
         got = self.link.wait_for(keys)
-        idle_since = found.used_raw if only_if_idle else ""
+        idle_since = found.used if only_if_idle else ""
         dropped = int(
             self.link.call(
                 self._drop, [self.registry, self.used], [entry.name, f"{entry.generation} ", idle_since]
