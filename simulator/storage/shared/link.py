@@ -41,26 +41,48 @@ local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. ':' .. fence
 if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
 local now = redis.call('TIME')
-return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2]}
+local snapshot = redis.call('HGET', KEYS[4], 'version') or '0'
+return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2], snapshot}
 """
 """Take the lock with a fencing token (owner and a counter that only grows), and answer with the
-sandbox's version and Redis' clock in the same round trip."""
+sandbox's version, Redis' clock and the latest snapshot's version in the same round trip."""
 
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local version = tonumber(redis.call('GET', KEYS[2]) or '0')
 if version ~= tonumber(ARGV[2]) then return -2 end
-if #ARGV > 2 then
-  for i = 3, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-  version = version + #ARGV - 2
+if #ARGV > 3 then
+  for i = 4, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+  version = version + #ARGV - 3
   redis.call('SET', KEYS[2], version)
+end
+if ARGV[3] ~= '' then
+  local first = tonumber(redis.call('GET', KEYS[5]) or '0')
+  local keep = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
+  redis.call('HSET', KEYS[4], 'version', version, 'state', ARGV[3])
+  if keep > first then
+    redis.call('LTRIM', KEYS[3], keep - first, -1)
+    redis.call('SET', KEYS[5], keep)
+  end
 end
 redis.call('DEL', KEYS[1])
 return version
 """
-"""Append a hold's entries, bump the version and release, all or nothing, and only while the
-caller's token still holds the lock and nobody appended behind its back (a release with no entry
-is the compare-and-delete of an ordinary lock)."""
+"""Append a hold's entries, bump the version, store a snapshot if one is given, and release, all or
+nothing, and only while the caller's token still holds the lock and nobody appended behind its back
+(a release with no entry and no snapshot is the compare-and-delete of an ordinary lock).
+
+A new snapshot trims the log up to the previous snapshot's version, not its own: a worker behind by
+less than one interval still catches up by replaying entries, and the log keeps at most two
+intervals. Versions stay absolute: ``first`` is the version of the log's first kept entry."""
+
+_ENTRIES = """
+local first = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) < first then return false end
+return redis.call('LRANGE', KEYS[1], ARGV[1] - first, ARGV[2] - first)
+"""
+"""The log's entries from version ARGV[1] to ARGV[2], or nil when the first of them was trimmed;
+one script, so a trim cannot fall between reading the offset and the range."""
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -85,6 +107,10 @@ class Keys:
     version: str
     log: str
     base: str
+    snapshot: str
+    """A hash: ``version`` and ``state`` (the snapshot's JSON text)."""
+    first: str
+    """The version of the log's first kept entry (0 until a trim)."""
 
 
 class RedisLink:
@@ -112,10 +138,11 @@ class RedisLink:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
+        self._entries = self.client.register_script(_ENTRIES)
 
     def keys(self, name: str) -> Keys:
         base = f"{self.prefix}{name}:"
-        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base")
+        return Keys(*(base + key for key in ("lock", "fence", "version", "log", "base", "snapshot", "first")))
 
     def check(self) -> None:
         """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
@@ -132,25 +159,38 @@ class RedisLink:
             )
 
     # --- the lock and the log --------------------------------------------------------------
-    def acquire(self, keys: Keys) -> tuple[str, int, int] | None:
-        """(token, version, Redis' time in microseconds), or None while another worker holds it."""
-        answer = self._call(self._acquire, [keys.lock, keys.fence, keys.version], [self.owner, LOCK_MILLIS])
+    def acquire(self, keys: Keys) -> tuple[str, int, int, int] | None:
+        """(token, version, Redis' time in microseconds, the latest snapshot's version), or None
+        while another worker holds it."""
+        answer = self._call(
+            self._acquire, [keys.lock, keys.fence, keys.version, keys.snapshot], [self.owner, LOCK_MILLIS]
+        )
         if not answer:
             return None
-        token, version, whole, micros = answer
-        return str(token), int(version), int(whole) * 1_000_000 + int(micros)
+        token, version, whole, micros, snapshot = answer
+        return str(token), int(version), int(whole) * 1_000_000 + int(micros), int(snapshot)
 
-    def commit(self, keys: Keys, token: str, version: int, entries: list[str]) -> int:
-        """Append ``entries`` and release; the new version, or a negative number when the hold was
-        lost (-1) or the log moved under it (-2)."""
-        return int(self._call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
+    def commit(self, keys: Keys, token: str, version: int, entries: list[str], snapshot: str = "") -> int:
+        """Append ``entries``, store ``snapshot`` (the state at the new version) unless empty, and
+        release; the new version, or a negative number when the hold was lost (-1) or the log moved
+        under it (-2)."""
+        arguments = [token, version, snapshot, *entries]
+        keys_used = [keys.lock, keys.version, keys.log, keys.snapshot, keys.first]
+        return int(self._call(self._commit, keys_used, arguments))
 
     def renew(self, keys: Keys, token: str) -> bool:
         return bool(self._call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
 
-    def entries(self, keys: Keys, start: int, stop: int) -> list[str]:
-        """Log entries ``start`` to ``stop`` (0-based, inclusive)."""
-        return list(self._call(self.client.lrange, keys.log, start, stop))
+    def entries(self, keys: Keys, start: int, stop: int) -> list[str] | None:
+        """Log entries of versions ``start`` to ``stop`` (0-based, inclusive), or None when the
+        log no longer holds ``start`` (trimmed after a snapshot)."""
+        found = self._call(self._entries, [keys.log, keys.first], [start, stop])
+        return None if found is None else list(found)
+
+    def snapshot(self, keys: Keys) -> tuple[int, str] | None:
+        """The latest snapshot: (the version it reflects, its text), or None before the first."""
+        version, text = self._call(self.client.hmget, keys.snapshot, ["version", "state"])
+        return None if version is None or text is None else (int(version), str(text))
 
     def get(self, key: str) -> str | None:
         value = self._call(self.client.get, key)
