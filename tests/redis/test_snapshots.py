@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from flask import Flask
 from http_support import ACME, CONTOSO, NORTHWIND, Api
-from redis_support import RedisServer
+from redis_support import RedisServer, free_port
 from shared_support import SharedApi, shared_app
 from werkzeug.test import TestResponse
 
@@ -76,7 +76,7 @@ def test_a_worker_started_from_a_snapshot_answers_as_one_that_replayed_the_whole
     copy_sandbox(url, redis_prefix, copy)
     replayed = shared_app(contract, url, redis_prefix, **settings)
     with sandbox_of(shared_app(contract, url, copy, snapshot_every=1, **settings)).lock:
-        pass  # catches up, then writes the snapshot
+        pass  # catches up, finds no snapshot for two intervals and writes one
     loaded = shared_app(contract, url, copy, **settings)
 
     full, from_snapshot = shared_state(replayed), shared_state(loaded)
@@ -144,3 +144,27 @@ def test_the_log_is_trimmed_and_a_worker_behind_it_catches_up_from_the_snapshot(
     assert shared_state(behind) == shared_state(writer)
     assert replica_of(writer).link.forget("default") == 6  # fence, version, log, base, snapshot, first
     assert client.keys(redis_prefix + "*") == []
+
+
+def test_pending_webhook_deliveries_stay_with_the_worker_that_holds_them(
+    contract: Contract, redis_server: RedisServer, redis_prefix: str
+) -> None:
+    first, second = (shared_app(contract, redis_server.url, redis_prefix, snapshot_every=1) for _ in range(2))
+    document = sandbox_of(first).export_state()
+    hook = {
+        "url": f"http://127.0.0.1:{free_port()}/hook",
+        "body": "{}",
+        "signature": "sha256=" + "0" * 64,
+        "attempt": 1,
+    }
+    document[PENDING_WEBHOOKS] = {"n/1": hook}  # nobody listens there: it stays pending
+    imported = first.test_client().put("/_sandbox/state", json=document)
+    assert imported.status_code == 200, imported.get_data(as_text=True)
+    assert [p.delivery_id for p in first.extensions["dsco_webhooks"].pending()] == ["n/1"]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    keys = replica_of(first).keys
+    logged = [*client.lrange(keys.log, 0, -1), client.hget(keys.snapshot, "state") or ""]
+    assert not any(PENDING_WEBHOOKS in text for text in logged)  # neither the import nor a snapshot
+    with sandbox_of(second).lock:
+        assert replica_of(second).loaded == 1
+    assert second.extensions["dsco_webhooks"].pending() == []  # delivered by the first worker only

@@ -51,30 +51,36 @@ _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local version = tonumber(redis.call('GET', KEYS[2]) or '0')
 if version ~= tonumber(ARGV[2]) then return -2 end
-if #ARGV > 3 then
-  for i = 4, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
-  version = version + #ARGV - 3
+if #ARGV > 2 then
+  for i = 3, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+  version = version + #ARGV - 2
   redis.call('SET', KEYS[2], version)
-end
-if ARGV[3] ~= '' then
-  local first = tonumber(redis.call('GET', KEYS[5]) or '0')
-  local keep = tonumber(redis.call('HGET', KEYS[4], 'version') or '0')
-  redis.call('HSET', KEYS[4], 'version', version, 'state', ARGV[3])
-  if keep > first then
-    redis.call('LTRIM', KEYS[3], keep - first, -1)
-    redis.call('SET', KEYS[5], keep)
-  end
 end
 redis.call('DEL', KEYS[1])
 return version
 """
-"""Append a hold's entries, bump the version, store a snapshot if one is given, and release, all or
-nothing, and only while the caller's token still holds the lock and nobody appended behind its back
-(a release with no entry and no snapshot is the compare-and-delete of an ordinary lock).
+"""Append a hold's entries, bump the version and release, all or nothing, and only while the
+caller's token still holds the lock and nobody appended behind its back (a release with no entry
+is the compare-and-delete of an ordinary lock)."""
 
-A new snapshot trims the log up to the previous snapshot's version, not its own: a worker behind by
-less than one interval still catches up by replaying entries, and the log keeps at most two
-intervals. Versions stay absolute: ``first`` is the version of the log's first kept entry."""
+_SNAPSHOT = """
+local keep = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local version = tonumber(ARGV[1])
+if version <= keep or version > tonumber(redis.call('GET', KEYS[4]) or '0') then return 0 end
+local first = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[2])
+if keep > first then
+  redis.call('LTRIM', KEYS[2], keep - first, -1)
+  redis.call('SET', KEYS[3], keep)
+end
+return 1
+"""
+"""Store the state at ``version`` unless a later snapshot is there already or the log never reached
+that version (Redis lost data meanwhile), and trim the log up to the previous snapshot's version,
+not this one's: a worker behind by less than one interval still catches up by replaying entries,
+and the log keeps at most two intervals. Versions stay absolute: ``first`` is the version of the
+log's first kept entry. It needs no lock: the log only grows at its end, and every read of it is a
+script too."""
 
 _ENTRIES = """
 local first = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -139,6 +145,7 @@ class RedisLink:
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
         self._entries = self.client.register_script(_ENTRIES)
+        self._snapshot = self.client.register_script(_SNAPSHOT)
 
     def keys(self, name: str) -> Keys:
         base = f"{self.prefix}{name}:"
@@ -170,13 +177,16 @@ class RedisLink:
         token, version, whole, micros, snapshot = answer
         return str(token), int(version), int(whole) * 1_000_000 + int(micros), int(snapshot)
 
-    def commit(self, keys: Keys, token: str, version: int, entries: list[str], snapshot: str = "") -> int:
-        """Append ``entries``, store ``snapshot`` (the state at the new version) unless empty, and
-        release; the new version, or a negative number when the hold was lost (-1) or the log moved
-        under it (-2)."""
-        arguments = [token, version, snapshot, *entries]
-        keys_used = [keys.lock, keys.version, keys.log, keys.snapshot, keys.first]
-        return int(self._call(self._commit, keys_used, arguments))
+    def commit(self, keys: Keys, token: str, version: int, entries: list[str]) -> int:
+        """Append ``entries`` and release; the new version, or a negative number when the hold was
+        lost (-1) or the log moved under it (-2)."""
+        return int(self._call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
+
+    def store_snapshot(self, keys: Keys, version: int, text: str) -> bool:
+        """Keep ``text`` as the state at ``version`` and trim the log; False when it was not kept."""
+        return bool(
+            self._call(self._snapshot, [keys.snapshot, keys.log, keys.first, keys.version], [version, text])
+        )
 
     def renew(self, keys: Keys, token: str) -> bool:
         return bool(self._call(self._renew, [keys.lock], [token, LOCK_MILLIS]))

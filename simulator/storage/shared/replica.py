@@ -29,10 +29,10 @@ notifications its replays raise), webhook deliveries (sent by the worker whose c
 replays deliver nothing) and view caches (which only ever hold records this worker's own replica
 wrote, so they cannot be stale).
 
-Snapshots keep the log short. Every :data:`SNAPSHOT_EVERY` entries the worker holding the lock
-stores the whole state (the shared part of ``export_state``, the rate-limit windows, and the
-instant the clock's source was pinned to) with its commit, and the log before the previous
-snapshot is trimmed. A worker that starts, or must rebuild, or finds the entries it needs trimmed,
+Snapshots keep the log short. The hold whose entry reaches a multiple of :data:`SNAPSHOT_EVERY`
+takes the whole state (the shared part of the state document, the rate-limit windows, and the
+instant the clock's source was pinned to), encodes it once the lock is released and stores it;
+the log before the previous snapshot is trimmed. A worker that starts, or must rebuild, or finds the entries it needs trimmed,
 imports the latest snapshot and replays only the entries after it. The clock's source hands out
 whole milliseconds, so the clock's offset from it is whole milliseconds too and the exported
 ``now`` carries it exactly: a copy loaded from a snapshot reads the same times as one that
@@ -95,12 +95,15 @@ class SharedLock:
         return True
 
     def release(self) -> None:
+        after = None
         try:
             if self._depth == 1:
-                self._replica.end()
+                after = self._replica.end()
         finally:
             self._depth -= 1
             self._local.release()
+        if after is not None:
+            after()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -224,49 +227,61 @@ class Replica:
         self._time.instant = self._hold_instant
         self._ops = []
 
-    def end(self) -> None:
-        """Append what this hold did to the log and release, as one step."""
+    def end(self) -> Callable[[], None] | None:
+        """Append what this hold did to the log and release, as one step; returns what is left to
+        do once the local lock is released too (storing a snapshot that fell due), if anything."""
         entries = []
         if self._ops:
             entries.append(json.dumps({"t": self._hold_instant, "ops": self._ops}, separators=(",", ":")))
             self._ops = []
-        due = (
-            self.snapshot_every > 0
-            and self._version + len(entries) - self._snapshot_version >= self.snapshot_every
+        snapshot = (
+            self._take_snapshot() if self._snapshot_due(self._version + len(entries), entries) else None
         )
-        snapshot = self._snapshot() if due else ""
         token, self._token = self._token, None
         assert token is not None
         try:
-            version = self.link.commit(self.keys, token, self._version, entries, snapshot)
+            version = self.link.commit(self.keys, token, self._version, entries)
         except StoreUnavailable as error:
             if entries:
                 self._stale = True  # this replica ran a call the log may not have: start over
                 raise unavailable(str(error)) from None
-            return
+            return None
         if version < 0:
             if entries:
                 self._stale = True
                 raise unavailable("this worker's hold on the shared sandbox expired before it could save")
-            return
+            return None
         self._version = version
         self._last_instant = self._hold_instant
-        if snapshot:
-            self._snapshot_version = version
+        return None if snapshot is None else lambda: self._store_snapshot(version, snapshot)
 
-    def _snapshot(self) -> str:
-        """The state as it is at the end of this hold, and what a replay needs beside it: the
-        instant the clock's source is pinned to (the clock's offset from it is in the state's
-        ``now``) and the rate-limit windows (not state, yet they decide the next calls)."""
-        snapshot = {
-            "t": self._hold_instant,
-            "rateLimits": self.sandbox.rate_limiter.windows(),
-            "state": self._shared_state(),
-        }
-        return json.dumps(snapshot, separators=(",", ":"))
+    def _snapshot_due(self, version: int, entries: list[str]) -> bool:
+        """Whether this hold takes a snapshot: the one whose entry reaches a multiple of the
+        interval (one hold in the whole sandbox, so workers do not all encode one at once), or any
+        hold once the latest snapshot is two intervals old (one that could not be stored)."""
+        every = self.snapshot_every
+        if every <= 0:
+            return False
+        return (bool(entries) and version % every == 0) or version - self._snapshot_version >= 2 * every
 
-    def _shared_state(self) -> dict[str, Any]:
-        document = self.sandbox.export_state()
+    def _take_snapshot(self) -> Callable[[], str]:
+        """The state as it is at the end of this hold, as a function that encodes it later, with
+        what a replay needs beside it: the instant the clock's source is pinned to (the clock's
+        offset from it is in the state's ``now``) and the rate-limit windows (not state, yet they
+        decide the next calls)."""
+        build = self.sandbox.take_state()
+        head = {"t": self._hold_instant, "rateLimits": self.sandbox.rate_limiter.windows()}
+        return lambda: json.dumps({**head, "state": self._shared(build())}, separators=(",", ":"))
+
+    def _store_snapshot(self, version: int, snapshot: Callable[[], str]) -> None:
+        """Encode and store a snapshot after the hold, while other calls go on on every worker
+        (and on this one); one that cannot be stored now falls due again at the next hold."""
+        with contextlib.suppress(StoreUnavailable):
+            if self.link.store_snapshot(self.keys, version, snapshot()):
+                self._snapshot_version = max(self._snapshot_version, version)
+
+    def _shared(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A state document less the sections each worker keeps for itself."""
         for name in self.per_worker:
             document.pop(name, None)
         return document
@@ -382,7 +397,7 @@ class Replica:
         self._wrap(sandbox, "update_config", lambda changes: ["config", dict(changes)])
         self._wrap(sandbox, "reset", lambda restore_settings=False: ["reset", restore_settings])
         self._wrap(sandbox, "issue_token", None, lambda token: ["token", token_to_json(token)])
-        self._wrap(sandbox, "import_state", None, lambda _: ["import", self._shared_state()])
+        self._wrap(sandbox, "import_state", None, lambda _: ["import", self._shared(sandbox.export_state())])
         for name, extension in sandbox.extensions.items():
             for method in ("catch_up", "replace"):
                 if callable(getattr(extension, method, None)):
