@@ -158,13 +158,16 @@ def test_pending_webhook_deliveries_stay_with_the_worker_that_holds_them(
         "attempt": 1,
     }
     document[PENDING_WEBHOOKS] = {"n/1": hook}  # nobody listens there: it stays pending
-    imported = first.test_client().put("/_sandbox/state", json=document)
-    assert imported.status_code == 200, imported.get_data(as_text=True)
-    assert [p.delivery_id for p in first.extensions["dsco_webhooks"].pending()] == ["n/1"]
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    keys = replica_of(first).keys
-    logged = [*client.lrange(keys.log, 0, -1), client.hget(keys.snapshot, "state") or ""]
-    assert not any(PENDING_WEBHOOKS in text for text in logged)  # neither the import nor a snapshot
-    with sandbox_of(second).lock:
-        assert replica_of(second).loaded == 1
-    assert second.extensions["dsco_webhooks"].pending() == []  # delivered by the first worker only
+    try:
+        imported = first.test_client().put("/_sandbox/state", json=document)
+        assert imported.status_code == 200, imported.get_data(as_text=True)
+        assert [p.delivery_id for p in first.extensions["dsco_webhooks"].pending()] == ["n/1"]
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        keys = replica_of(first).keys
+        logged = [*client.lrange(keys.log, 0, -1), client.hget(keys.snapshot, "state") or ""]
+        assert not any(PENDING_WEBHOOKS in text for text in logged)  # neither the import nor a snapshot
+        with sandbox_of(second).lock:
+            assert replica_of(second).loaded == 1
+        assert second.extensions["dsco_webhooks"].pending() == []  # delivered by the first worker only
+    finally:  # the retries end with the test, not after Redis is gone
+        first.extensions["dsco_webhooks"].close(timeout=1.0)
