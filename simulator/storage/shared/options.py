@@ -9,8 +9,9 @@ from typing import Any
 
 SNAPSHOT_EVERY = 10_000
 """Log entries between two snapshots of a shared sandbox (``--redis-snapshot-every``; 0: never,
-the log grows). A snapshot costs one export of the state, on the call that crosses the mark, and
-Redis keeps at most two intervals of entries; bench/redis_workers.py measures both sides."""
+the log grows). A snapshot costs the call that reaches the mark one export of the state (encoded
+after the lock is released), and Redis keeps at most two intervals of entries;
+bench/redis_workers.py measures both sides."""
 
 
 def add_store_options(serve: Any) -> None:
