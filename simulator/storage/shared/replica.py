@@ -365,7 +365,7 @@ class Replica:
         elif kind == "fault":
             original["fault_for"](args[0])
         elif kind == "token":
-            sandbox.auth._forget_expired(self._time.instant)  # as issue() does
+            sandbox.auth._forget_expired(sandbox.clock.now())  # as issue() does, by the sandbox clock
             token = args[0]
             issued = IssuedToken(token["accessToken"], token["dscoAccountId"], token["expiresAt"])
             sandbox.auth.issued[issued.access_token] = issued
