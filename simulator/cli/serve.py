@@ -106,7 +106,7 @@ def serve_command(args: argparse.Namespace) -> int:
         log_calls(app.extensions["dsco_sandbox"], sys.stderr)
     try:
         if args.store is not None:
-            share_app(app, args.store, args.redis_prefix)
+            share_app(app, args.store, args.redis_prefix, args.redis_snapshot_every)
             return serve_workers(app, host, args.port, args.workers, threads=args.threads or 8)
         if args.server == "waitress":
             return serve(app, host=host, port=args.port, threads=args.threads or 8)

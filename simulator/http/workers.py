@@ -24,7 +24,9 @@ from flask import Flask
 from ..domain.errors import StorageFailed
 from ..domain.sandbox import Sandbox
 from ..storage.shared.link import RedisLink
+from ..storage.shared.options import SNAPSHOT_EVERY
 from ..storage.shared.replica import Replica
+from .app import PENDING_WEBHOOKS
 from .namespaces import NamespaceDispatcher, WSGIApp
 from .server import (
     SLOW_REQUEST_SECONDS,
@@ -42,16 +44,24 @@ REPLICA = "dsco_shared_replica"
 _StartResponse = Callable[..., Any]
 
 
-def share_app(app: Flask, url: str, prefix: str) -> Replica:
-    """Keep ``app``'s sandbox in the Redis at ``url``, under ``prefix``; refuses (SharedStoreError)
-    a Redis that cannot be reached or may evict keys, or a shared start made with other settings.
+def share_app(app: Flask, url: str, prefix: str, snapshot_every: int = SNAPSHOT_EVERY) -> Replica:
+    """Keep ``app``'s sandbox in the Redis at ``url``, under ``prefix``, with a snapshot every
+    ``snapshot_every`` entries of its log; refuses (SharedStoreError) a Redis that cannot be
+    reached or may evict keys, or a shared start made with other settings.
 
     An app with namespaces keeps them there too (:mod:`simulator.http.shared_namespaces`): a
     request under ``/ns/{name}`` holds that namespace's lock, never the default sandbox's."""
     link = RedisLink(url, prefix)
     link.check()
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
-    replica = Replica(link, "default", sandbox, app.extensions["dsco_contract"])
+    replica = Replica(
+        link,
+        "default",
+        sandbox,
+        app.extensions["dsco_contract"],
+        snapshot_every=snapshot_every,
+        per_worker=(PENDING_WEBHOOKS,),  # each worker delivers the webhooks its own calls raised
+    )
     replica.attach()
     app.extensions[REPLICA] = replica
     dispatcher = app.wsgi_app

@@ -14,16 +14,19 @@ from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app
 from simulator.http.workers import share_app
+from simulator.storage.shared.options import SNAPSHOT_EVERY
 
 
-def shared_app(contract: Contract, url: str, prefix: str, **settings: Any) -> Flask:
+def shared_app(
+    contract: Contract, url: str, prefix: str, snapshot_every: int = SNAPSHOT_EVERY, **settings: Any
+) -> Flask:
     """One worker: an app whose sandbox starts frozen at START, then shares the store."""
     config = SandboxConfig(**{"rate_limit": False, "lag_min": LAG, "lag_max": LAG, **settings})
     app = create_app(ServerConfig(sandbox=config), contract=contract)
     app.test_client_class = CheckedClient
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     sandbox.clock.restore(START, frozen=True)
-    share_app(app, url, prefix)
+    share_app(app, url, prefix, snapshot_every)
     return app
 
 

@@ -36,6 +36,14 @@ def test_a_shared_store_and_a_state_file_are_exclusive(tmp_path: Path) -> None:
     assert "exclusive" in done.stderr
 
 
+def test_a_negative_snapshot_interval_is_refused() -> None:
+    done = serve_exit(
+        "--store", "redis://127.0.0.1:1/0", "--max-namespaces", "0", "--redis-snapshot-every", "-1"
+    )
+    assert done.returncode == 2
+    assert "--redis-snapshot-every -1: expected 0 (never) or more" in done.stderr
+
+
 def test_an_unreachable_redis_is_one_line_and_exit_2() -> None:
     done = serve_exit("--store", f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 2

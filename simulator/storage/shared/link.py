@@ -38,20 +38,21 @@ keys with an expiry, which state keys never have, but the lock key has one: evic
 two workers run at once. So anything but ``noeviction`` is refused."""
 
 _ACQUIRE = """
-if KEYS[4] then
-  local entry = redis.call('HGET', KEYS[4], ARGV[3])
+if KEYS[5] then
+  local entry = redis.call('HGET', KEYS[5], ARGV[3])
   if not entry or string.sub(entry, 1, #ARGV[4]) ~= ARGV[4] then return 'gone' end
 end
 local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. ':' .. fence
 if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
 local now = redis.call('TIME')
-return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2]}
+local snapshot = redis.call('HGET', KEYS[4], 'version') or '0'
+return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2], snapshot}
 """
 """Take the lock with a fencing token (owner and a counter that only grows), and answer with the
-sandbox's version and Redis' clock in the same round trip. A sandbox with a registry entry (a
-namespace) is answered 'gone', creating no key, once that entry is gone or belongs to a later
-sandbox of the same name."""
+sandbox's version, Redis' clock and the latest snapshot's version in the same round trip. A
+sandbox with a registry entry (a namespace) is answered 'gone', creating no key, once that entry is
+gone or belongs to a later sandbox of the same name."""
 
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -68,6 +69,33 @@ return version
 """Append a hold's entries, bump the version and release, all or nothing, and only while the
 caller's token still holds the lock and nobody appended behind its back (a release with no entry
 is the compare-and-delete of an ordinary lock)."""
+
+_SNAPSHOT = """
+local keep = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+local version = tonumber(ARGV[1])
+if version <= keep or version > tonumber(redis.call('GET', KEYS[4]) or '0') then return 0 end
+local first = tonumber(redis.call('GET', KEYS[3]) or '0')
+redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[2])
+if keep > first then
+  redis.call('LTRIM', KEYS[2], keep - first, -1)
+  redis.call('SET', KEYS[3], keep)
+end
+return 1
+"""
+"""Store the state at ``version`` unless a later snapshot is there already or the log never reached
+that version (Redis lost data meanwhile), and trim the log up to the previous snapshot's version,
+not this one's: a worker behind by less than one interval still catches up by replaying entries,
+and the log keeps at most two intervals. Versions stay absolute: ``first`` is the version of the
+log's first kept entry. It needs no lock: the log only grows at its end, and every read of it is a
+script too."""
+
+_ENTRIES = """
+local first = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) < first then return false end
+return redis.call('LRANGE', KEYS[1], ARGV[1] - first, ARGV[2] - first)
+"""
+"""The log's entries from version ARGV[1] to ARGV[2], or nil when the first of them was trimmed;
+one script, so a trim cannot fall between reading the offset and the range."""
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -106,6 +134,10 @@ class Keys:
     version: str
     log: str
     base: str
+    snapshot: str
+    """A hash: ``version`` and ``state`` (the snapshot's JSON text)."""
+    first: str
+    """The version of the log's first kept entry (0 until a trim)."""
     entry: Entry | None = None
     """None for the default sandbox, which always exists."""
 
@@ -135,10 +167,15 @@ class RedisLink:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
+        self._entries = self.client.register_script(_ENTRIES)
+        self._snapshot = self.client.register_script(_SNAPSHOT)
 
     def keys(self, name: str, entry: Entry | None = None) -> Keys:
         base = f"{self.prefix}{name}:"
-        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base", entry)
+        lock, fence, version, log, start, snapshot, first = (
+            base + part for part in ("lock", "fence", "version", "log", "base", "snapshot", "first")
+        )
+        return Keys(lock, fence, version, log, start, snapshot, first, entry)
 
     def check(self) -> None:
         """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
@@ -155,10 +192,12 @@ class RedisLink:
             )
 
     # --- the lock and the log --------------------------------------------------------------
-    def acquire(self, keys: Keys) -> tuple[str, int, int] | None:
-        """(token, version, Redis' time in microseconds), or None while another worker holds it;
-        raises :class:`SandboxGone` once the sandbox's registry entry is gone."""
-        names, args = [keys.lock, keys.fence, keys.version], [self.owner, LOCK_MILLIS]
+    def acquire(self, keys: Keys) -> tuple[str, int, int, int] | None:
+        """(token, version, Redis' time in microseconds, the latest snapshot's version), or None
+        while another worker holds it; raises :class:`SandboxGone` once the sandbox's registry
+        entry is gone."""
+        names = [keys.lock, keys.fence, keys.version, keys.snapshot]
+        args: list[str | int] = [self.owner, LOCK_MILLIS]
         if keys.entry is not None:
             names.append(keys.entry.registry)
             args += [keys.entry.field, keys.entry.starts]
@@ -167,10 +206,10 @@ class RedisLink:
             raise SandboxGone(keys.base)
         if not answer:
             return None
-        token, version, whole, micros = answer
-        return str(token), int(version), int(whole) * 1_000_000 + int(micros)
+        token, version, whole, micros, snapshot = answer
+        return str(token), int(version), int(whole) * 1_000_000 + int(micros), int(snapshot)
 
-    def wait_for(self, keys: Keys) -> tuple[str, int, int] | None:
+    def wait_for(self, keys: Keys) -> tuple[str, int, int, int] | None:
         """:meth:`acquire`, trying again while another worker holds the lock; None after
         :data:`WAIT_SECONDS`."""
         deadline = time.monotonic() + WAIT_SECONDS
@@ -187,12 +226,25 @@ class RedisLink:
         lost (-1) or the log moved under it (-2)."""
         return int(self.call(self._commit, [keys.lock, keys.version, keys.log], [token, version, *entries]))
 
+    def store_snapshot(self, keys: Keys, version: int, text: str) -> bool:
+        """Keep ``text`` as the state at ``version`` and trim the log; False when it was not kept."""
+        return bool(
+            self.call(self._snapshot, [keys.snapshot, keys.log, keys.first, keys.version], [version, text])
+        )
+
     def renew(self, keys: Keys, token: str) -> bool:
         return bool(self.call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
 
-    def entries(self, keys: Keys, start: int, stop: int) -> list[str]:
-        """Log entries ``start`` to ``stop`` (0-based, inclusive)."""
-        return list(self.call(self.client.lrange, keys.log, start, stop))
+    def entries(self, keys: Keys, start: int, stop: int) -> list[str] | None:
+        """Log entries of versions ``start`` to ``stop`` (0-based, inclusive), or None when the
+        log no longer holds ``start`` (trimmed after a snapshot)."""
+        found = self.call(self._entries, [keys.log, keys.first], [start, stop])
+        return None if found is None else list(found)
+
+    def snapshot(self, keys: Keys) -> tuple[int, str] | None:
+        """The latest snapshot: (the version it reflects, its text), or None before the first."""
+        version, text = self.call(self.client.hmget, keys.snapshot, ["version", "state"])
+        return None if version is None or text is None else (int(version), str(text))
 
     def get(self, key: str) -> str | None:
         value = self.call(self.client.get, key)

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+SNAPSHOT_EVERY = 10_000
+"""Log entries between two snapshots of a shared sandbox (``--redis-snapshot-every``; 0: never,
+the log grows). A snapshot costs the call that reaches the mark one export of the state (encoded
+after the lock is released), and Redis keeps at most two intervals of entries;
+bench/redis_workers.py measures both sides."""
+
 
 def add_store_options(serve: Any) -> None:
     """``serve``'s flags for a shared store (an ``argparse`` parser)."""
@@ -24,6 +30,15 @@ def add_store_options(serve: Any) -> None:
         help="with --store: the prefix of every key the sandbox writes (default: %(default)s)",
     )
     serve.add_argument(
+        "--redis-snapshot-every",
+        type=int,
+        default=SNAPSHOT_EVERY,
+        metavar="N",
+        help="with --store: snapshot the whole state every N calls and trim the log before the "
+        "previous snapshot, so a worker starts from a snapshot and Redis' memory stays bounded "
+        "(0: never; default: %(default)s)",
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -36,6 +51,8 @@ def store_problem(args: Any) -> str | None:
     """Why the shared-store flags of ``serve`` cannot be used together, or None."""
     if args.workers < 1:
         return f"--workers {args.workers}: expected 1 or more"
+    if args.redis_snapshot_every < 0:
+        return f"--redis-snapshot-every {args.redis_snapshot_every}: expected 0 (never) or more"
     if args.store is None:
         if args.workers > 1:
             return (
