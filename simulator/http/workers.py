@@ -4,7 +4,8 @@ The parent binds the listening socket and holds the address lock, builds the app
 with Redis on the shared start, then forks N workers that all accept on that one socket (waitress,
 ``sockets=``). It serves nothing itself: it only restarts a worker that dies. Each worker keeps its
 own replica of the sandbox in step through :mod:`simulator.storage.shared.replica`, so any worker may
-answer any call.
+answer any call; one of them at a time leads (:mod:`simulator.storage.shared.leader`): it alone
+runs the personas' ticker and sends webhooks (:mod:`simulator.storage.shared.deliveries`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from flask import Flask
 
 from ..domain.errors import StorageFailed
 from ..domain.sandbox import Sandbox
-from ..storage.shared.link import RedisLink
+from ..storage.shared.deliveries import SharedDeliveries
+from ..storage.shared.leader import Leadership
+from ..storage.shared.link import LEAD_MILLIS, RedisLink
 from ..storage.shared.replica import Replica
+from ..webhooks import WebhookDispatcher
+from .app import PENDING_WEBHOOKS, PendingWebhooks
+from .personas import PersonaTicker
 from .server import (
     SLOW_REQUEST_SECONDS,
     _address_lock,
@@ -37,20 +43,63 @@ from .server import (
 
 REPLICA = "dsco_shared_replica"
 """Where the app keeps its :class:`Replica` (``app.extensions``)."""
+LEADERSHIP = "dsco_shared_leadership"
+"""Where the app keeps its :class:`Leadership`, started by :func:`lead` in each worker."""
 _StartResponse = Callable[..., Any]
 
 
-def share_app(app: Flask, url: str, prefix: str) -> Replica:
+def share_app(app: Flask, url: str, prefix: str, lead_millis: int = LEAD_MILLIS) -> Replica:
     """Keep ``app``'s sandbox in the Redis at ``url``, under ``prefix``; refuses (SharedStoreError)
-    a Redis that cannot be reached or may evict keys, or a shared start made with other settings."""
+    a Redis that cannot be reached or may evict keys, or a shared start made with other settings.
+    Until :func:`lead` starts its leadership, this worker sends no webhook and ticks no persona."""
     link = RedisLink(url, prefix)
     link.check()
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     replica = Replica(link, "default", sandbox, app.extensions["dsco_contract"])
     replica.attach()
     app.extensions[REPLICA] = replica
+    app.extensions[LEADERSHIP] = _follow_the_leader(app, replica, lead_millis)
     app.wsgi_app = _caught_up(app.wsgi_app, sandbox)  # type: ignore[method-assign]
     return replica
+
+
+def lead(app: Flask) -> Leadership:
+    """Start taking part in the choice of a leader (in the worker process: a thread)."""
+    leadership: Leadership = app.extensions[LEADERSHIP]
+    leadership.start()
+    return leadership
+
+
+def _follow_the_leader(app: Flask, replica: Replica, millis: int) -> Leadership:
+    """Route the app's webhook deliveries and persona ticks through the lead of its sandbox."""
+    leadership = Leadership(replica.link, replica.keys, millis)
+    dispatcher: WebhookDispatcher = app.extensions["dsco_webhooks"]
+    deliveries = SharedDeliveries(replica.link, replica.keys, dispatcher)
+    webhooks = replica.sandbox.extensions[PENDING_WEBHOOKS]
+    assert isinstance(webhooks, PendingWebhooks)
+    webhooks.route = deliveries
+    webhooks.on_report = deliveries.reported
+    replica.observer = deliveries
+    dispatcher.may_send = leadership.leading
+    ticker: PersonaTicker = app.extensions["dsco_persona_ticker"]
+    ticker.may_run = leadership.leading
+
+    def gained(token: str) -> None:
+        deliveries.lead(token)
+        with replica.sandbox.lock:  # catch up: the entries not seen yet raise their deliveries
+            pass
+
+    def tick(leading: bool) -> None:
+        if not leading:
+            deliveries.prune()
+        elif replica.behind():  # follow the log, so calls on other workers are delivered soon
+            with replica.sandbox.lock:
+                pass
+
+    leadership.on_gain = gained
+    leadership.on_loss = deliveries.follow
+    leadership.on_tick = tick
+    return leadership
 
 
 def _caught_up(wsgi_app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> Callable[..., Iterable[bytes]]:
@@ -119,6 +168,7 @@ def serve_workers(
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _die_with(supervisor)
+            lead(app)
             server = waitress_server(
                 app, host, actual_port, threads, SLOW_REQUEST_SECONDS, sockets=[listener]
             )

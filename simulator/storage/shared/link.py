@@ -4,8 +4,9 @@ Every key lives under one prefix (``--redis-prefix``), so a Redis may hold other
 sandboxes; nothing here ever runs FLUSHDB, and forgetting a sandbox deletes only its own keys
 (SCAN by prefix, then UNLINK). No state key carries a Redis expiry: every deadline the sandbox has
 (tokens, scrolls, rate-limit windows) follows the sandbox clock inside the replicated state. Only
-the lock key expires (``PX``), so that a worker killed while holding it blocks the others for at
-most :data:`LOCK_MILLIS`.
+the lock key and the leader's lease expire (``PX``), so that a worker killed while holding one
+blocks the others for at most :data:`LOCK_MILLIS`, or leaves the sandbox without a leader for at
+most :data:`LEAD_MILLIS`: liveness, not state.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ LOCK_MILLIS = 5000
 at most this long. A hold is one call (well under a millisecond); a long catch-up renews it."""
 WAIT_SECONDS = 10.0
 """How long a call waits for the lock before it is answered 503."""
+LEAD_MILLIS = 3000
+"""How long a worker leads a sandbox (runs its personas, sends its webhooks) unless it renews the
+lease: another worker takes over at most this long after the leader dies."""
 SAFE_POLICIES = frozenset({"noeviction"})
 """Eviction policies under which Redis never drops a key. The volatile-* policies would only drop
 keys with an expiry, which state keys never have, but the lock key has one: evicting it would let
@@ -67,6 +71,32 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
+_LEAD = """
+local fence = redis.call('INCR', KEYS[2])
+local token = ARGV[1] .. ':' .. fence
+if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
+return token
+"""
+"""Take the lead while nobody holds it, with a fencing token (the owner and a counter that only
+grows), so a former leader's late writes are told apart and refused."""
+
+_SETTLE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local mark = tonumber(ARGV[4])
+if mark > tonumber(redis.call('GET', KEYS[3]) or '0') then
+  redis.call('SET', KEYS[3], mark)
+  local fields = redis.call('HGETALL', KEYS[2])
+  for i = 1, #fields, 2 do
+    if tonumber(string.match(fields[i + 1], '^%d+')) <= mark then redis.call('HDEL', KEYS[2], fields[i]) end
+  end
+end
+return 1
+"""
+"""Record how far one delivery went (``position:attempt`` or ``position:done``) and move the mark
+below which every delivery is settled, dropping the records it covers: only while the caller's
+token still leads."""
+
 
 class SharedStoreError(WorldFileError):
     """A shared store that cannot be used, as one line saying what to do (exit 2 at start)."""
@@ -85,6 +115,9 @@ class Keys:
     version: str
     log: str
     base: str
+    leader: str
+    deliveries: str
+    settled: str
 
 
 class RedisLink:
@@ -112,10 +145,15 @@ class RedisLink:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
+        self._lead = self.client.register_script(_LEAD)
+        self._settle = self.client.register_script(_SETTLE)
 
     def keys(self, name: str) -> Keys:
         base = f"{self.prefix}{name}:"
-        return Keys(base + "lock", base + "fence", base + "version", base + "log", base + "base")
+        return Keys(
+            *(base + part for part in ("lock", "fence", "version", "log", "base")),
+            *(base + part for part in ("leader", "deliveries", "settled")),
+        )
 
     def check(self) -> None:
         """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
@@ -147,6 +185,35 @@ class RedisLink:
 
     def renew(self, keys: Keys, token: str) -> bool:
         return bool(self._call(self._renew, [keys.lock], [token, LOCK_MILLIS]))
+
+    def version(self, keys: Keys) -> int:
+        """The log's version, read without the lock (to learn whether this worker is behind)."""
+        return int(self._call(self.client.get, keys.version) or 0)
+
+    # --- the lead ---------------------------------------------------------------------------
+    def lead(self, keys: Keys, owner: str, millis: int) -> str | None:
+        """Take the lead while nobody holds it: the fencing token, or None."""
+        token = self._call(self._lead, [keys.leader, keys.fence], [owner, millis])
+        return str(token) if token else None
+
+    def keep_lead(self, keys: Keys, token: str, millis: int) -> bool:
+        """Renew the lease, only while ``token`` still holds it."""
+        return bool(self._call(self._renew, [keys.leader], [token, millis]))
+
+    def deliveries(self, keys: Keys) -> tuple[int, dict[str, str]]:
+        """The mark up to which every delivery is settled, and the record of those after it."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(keys.settled)
+            pipe.hgetall(keys.deliveries)
+            mark, record = self._call(pipe.execute)
+        return int(mark or 0), dict(record)
+
+    def settle(self, keys: Keys, token: str, delivery_id: str, state: str, mark: int) -> bool:
+        """Record a delivery's ``state`` and move the mark; False when ``token`` no longer leads."""
+        answer = self._call(
+            self._settle, [keys.leader, keys.deliveries, keys.settled], [token, delivery_id, state, mark]
+        )
+        return bool(answer)
 
     def entries(self, keys: Keys, start: int, stop: int) -> list[str]:
         """Log entries ``start`` to ``stop`` (0-based, inclusive)."""

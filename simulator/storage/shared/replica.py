@@ -25,9 +25,10 @@ process, whichever worker (on whichever host) answers them. How:
   replay sees exactly the instants the original call saw.
 
 What stays per worker: the journal (it records what this worker's front end saw, plus the
-notifications its replays raise), webhook deliveries (sent by the worker whose call raised them;
-replays deliver nothing) and view caches (which only ever hold records this worker's own replica
-wrote, so they cannot be stale).
+notifications its replays raise, and the webhook attempts it made) and view caches (which only
+ever hold records this worker's own replica wrote, so they cannot be stale). Webhook deliveries
+are raised alike by every replica, the writer's and the replays, and told to the ``observer``
+entry by entry; ``deliveries.py`` lets the leading worker alone send them.
 
 The log is replayed from the start by a worker that starts (or loses track after a failed commit),
 so its length is the cost of starting a worker: see the README for forgetting a sandbox's keys.
@@ -41,7 +42,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ...contract.validation import Contract
 from ...domain.auth import IssuedToken, token_to_json
@@ -55,6 +56,14 @@ from .link import WAIT_SECONDS, RedisLink, SharedStoreError, StoreUnavailable
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
 _FINGERPRINT_LEFT_OUT = ("exportedAt", "clock")
+
+
+class EntryObserver(Protocol):
+    """Told, after each log entry this replica ran or replayed, whether it is in the log."""
+
+    def entry_kept(self, position: int) -> None: ...
+    def entry_lost(self) -> None: ...
+    def log_restarted(self) -> None: ...
 
 
 class PinnedTime:
@@ -128,6 +137,7 @@ class Replica:
         self._originals: dict[str, Callable[..., Any]] = {}
         self.replayed = 0
         """Entries replayed by this worker so far (for the bench and the tests)."""
+        self.observer: EntryObserver | None = None
 
     # --- start ------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -187,6 +197,8 @@ class Replica:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.005)
             self._token, version, now = got
+            if version < self._version and self.observer is not None:
+                self.observer.log_restarted()
             if self._stale or version < self._version:
                 self._rebuild()
             if version > self._version:
@@ -212,19 +224,34 @@ class Replica:
         try:
             version = self.link.commit(self.keys, token, self._version, entries)
         except StoreUnavailable as error:
+            version = -3
+            reason = str(error)
+        else:
+            reason = "this worker's hold on the shared sandbox expired before it could save"
+        if version < 0:
+            self._told(None)
             if entries:
                 self._stale = True  # this replica ran a call the log may not have: start over
-                raise unavailable(str(error)) from None
-            return
-        if version < 0:
-            if entries:
-                self._stale = True
-                raise unavailable("this worker's hold on the shared sandbox expired before it could save")
+                raise unavailable(reason)
             return
         self._version = version
         self._last_instant = self._hold_instant
+        self._told(version if entries else None)
+
+    def _told(self, position: int | None) -> None:
+        """Tell the observer whether what this hold raised is in the log (at ``position``)."""
+        if self.observer is not None:
+            if position is None:
+                self.observer.entry_lost()
+            else:
+                self.observer.entry_kept(position)
+
+    def behind(self) -> bool:
+        """Whether the log has entries this replica has not replayed (read without the lock)."""
+        return self.link.version(self.keys) != self._version
 
     def _abandon(self) -> None:
+        self._told(None)
         token, self._token = self._token, None
         if token is not None:
             with contextlib.suppress(StoreUnavailable):  # else the lock expires on its own
@@ -258,9 +285,7 @@ class Replica:
         self._stale = False
 
     def _replay(self, raw: list[str]) -> None:
-        sandbox = self.sandbox
-        listeners = sandbox.notifications._listeners  # replays deliver no webhooks
-        sandbox.notifications._listeners = []
+        first = self._version + 1
         self._replaying = True
         try:
             for count, text in enumerate(raw, 1):
@@ -272,12 +297,12 @@ class Replica:
                         self._apply(op)
                     except Exception:  # it failed the same way when first run
                         continue
+                self._told(first + count - 1)
                 if count % RENEW_EVERY == 0 and self._token is not None:
                     self.link.renew(self.keys, self._token)
             self.replayed += len(raw)
         finally:
             self._replaying = False
-            sandbox.notifications._listeners = listeners
 
     # --- recording and replaying the entry points ------------------------------------------
     def _apply(self, op: list[Any]) -> None:
