@@ -6,6 +6,7 @@ Nothing lives in module globals; the sandbox, the contract and the helpers hang 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -151,9 +152,9 @@ def _connect_webhooks(
     def attempted(delivery: Delivery) -> None:
         """Journal an attempt, and keep what is pending now (one attempt more, or no longer
         pending), so a restart neither sends a made delivery again nor counts attempts anew."""
-        journal(delivery)
         webhooks.on_report(delivery)
         with sandbox.lock:
+            webhooks.journal_attempt(dataclasses.asdict(delivery))
             sandbox.changed()
         save = app.extensions.get("dsco_after_change")
         if save is not None:
@@ -204,6 +205,11 @@ class PendingWebhooks:
         """Told of every attempt the dispatcher made, after it is journaled."""
         self._loopback_only = loopback_only
         self._journal = journal
+
+    def journal_attempt(self, attempt: dict[str, Any]) -> None:
+        """Journal one attempt (a :class:`Delivery` as JSON): an extension's call of its own, so
+        that a shared store records it and every worker's journal shows what the leader sent."""
+        self._journal(Delivery(**attempt))
 
     def send(self, pending: PendingDelivery) -> None:
         """Deliver ``pending`` (raised now, or kept by a saved state), unless this server delivers

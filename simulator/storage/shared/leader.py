@@ -85,19 +85,20 @@ class Leadership:
 
     def look(self, owner: str) -> None:
         """Renew the lease, or take it when free; then the tick. A failure (Redis away) counts as
-        a lost lease: better no leader for a moment than two."""
+        a lost lease: better no leader for a moment than two. ``on_gain`` also runs when a lease
+        this worker had stopped trusting (a late renewal) turns out to be still its own, so what
+        it held back meanwhile is sent."""
         began = time.monotonic()
+        trusted = self.leading()
         try:
             if self._token is None:
-                token = self.link.lead(self.keys, owner, self.millis)
-                if token is not None:
-                    self._token = token
-                    self._trusted_until = began + self.millis / 1000 * SAFE_SHARE
-                    self.on_gain(token)
-            elif self.link.keep_lead(self.keys, self._token, self.millis):
-                self._trusted_until = began + self.millis / 1000 * SAFE_SHARE
-            else:
+                self._token = self.link.lead(self.keys, owner, self.millis)
+            elif not self.link.keep_lead(self.keys, self._token, self.millis):
                 self._lose()
+            if self._token is not None:
+                self._trusted_until = began + self.millis / 1000 * SAFE_SHARE
+                if not trusted:
+                    self.on_gain(self._token)
             self.on_tick(self.leading())
         except Exception:  # the thread must outlive any failure; the next look tries again
             log.debug("leadership of %s: look failed", self.keys.leader, exc_info=True)

@@ -53,6 +53,10 @@ from ...domain.sandbox import Sandbox
 from ...loading.bootstrap import world_from_document
 from .link import WAIT_SECONDS, RedisLink, SharedStoreError, StoreUnavailable
 
+EXTENSION_CALLS = ("catch_up", "replace", "journal_attempt")
+"""The methods of an attached extension that are recorded and replayed when it has them: the
+personas' run and configuration, and the journal of a webhook attempt (made by the leader only,
+shown by every worker)."""
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
 _FINGERPRINT_LEFT_OUT = ("exportedAt", "clock")
@@ -349,7 +353,7 @@ class Replica:
         self._wrap(sandbox, "issue_token", None, lambda token: ["token", token_to_json(token)])
         self._wrap(sandbox, "import_state", None, lambda _: ["import", sandbox.export_state()])
         for name, extension in sandbox.extensions.items():
-            for method in ("catch_up", "replace"):
+            for method in EXTENSION_CALLS:
                 if callable(getattr(extension, method, None)):
                     self._wrap(
                         extension,
