@@ -61,10 +61,6 @@ class Leadership:
         """Whether this worker leads now (asked before every persona tick and webhook attempt)."""
         return self._token is not None and time.monotonic() < self._trusted_until
 
-    @property
-    def token(self) -> str | None:
-        return self._token
-
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="dsco-sandbox-leader", daemon=True)

@@ -47,8 +47,8 @@ if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false 
 local now = redis.call('TIME')
 return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2]}
 """
-"""Take the lock with a fencing token (owner and a counter that only grows), and answer with the
-sandbox's version and Redis' clock in the same round trip."""
+"""Take the lock (or the lead) with a fencing token (owner and a counter that only grows), and
+answer with the sandbox's version and Redis' clock in the same round trip."""
 
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -70,15 +70,6 @@ _RENEW = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
-
-_LEAD = """
-local fence = redis.call('INCR', KEYS[2])
-local token = ARGV[1] .. ':' .. fence
-if not redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2]) then return false end
-return token
-"""
-"""Take the lead while nobody holds it, with a fencing token (the owner and a counter that only
-grows), so a former leader's late writes are told apart and refused."""
 
 _SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -145,7 +136,6 @@ class RedisLink:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
-        self._lead = self.client.register_script(_LEAD)
         self._settle = self.client.register_script(_SETTLE)
 
     def keys(self, name: str) -> Keys:
@@ -192,9 +182,10 @@ class RedisLink:
 
     # --- the lead ---------------------------------------------------------------------------
     def lead(self, keys: Keys, owner: str, millis: int) -> str | None:
-        """Take the lead while nobody holds it: the fencing token, or None."""
-        token = self._call(self._lead, [keys.leader, keys.fence], [owner, millis])
-        return str(token) if token else None
+        """Take the lead while nobody holds it: the fencing token (so that a former leader's late
+        writes are told apart and refused), or None."""
+        answer = self._call(self._acquire, [keys.leader, keys.fence, keys.version], [owner, millis])
+        return str(answer[0]) if answer else None
 
     def keep_lead(self, keys: Keys, token: str, millis: int) -> bool:
         """Renew the lease, only while ``token`` still holds it."""
