@@ -19,9 +19,10 @@ from shared_support import shared_app
 from webhook_support import SECRET, Receiver, world_with_webhook
 
 from simulator.contract.validation import Contract
+from simulator.domain.errors import StorageFailed
 from simulator.http import ServerConfig
 from simulator.http.app import PENDING_WEBHOOKS
-from simulator.http.workers import lead
+from simulator.http.workers import REPLICA, lead
 from simulator.storage.shared.leader import Leadership
 from simulator.webhooks import ATTEMPT_HEADER, DELIVERY_HEADER, SIGNATURE_HEADER, Delivery, verify
 
@@ -105,6 +106,66 @@ def test_only_the_leader_delivers_the_webhooks_raised_on_any_worker(
     assert sent["follower"] == 0
     # Each worker's journal shows the attempts the leader made (recorded in the shared log).
     assert eventually(lambda: len(webhook_journal(leader)) == len(webhook_journal(follower)) == 4)
+    record = redis.Redis.from_url(redis_server.url).hlen(f"{redis_prefix}default:deliveries")
+    assert record == 0  # all settled: the mark covers them, no line is left
+
+
+def test_a_worker_that_joins_and_leads_later_sends_nothing_settled_and_what_comes_next_once(
+    contract: Contract,
+    redis_server: RedisServer,
+    redis_prefix: str,
+    receiver: Receiver,
+    leaderships: list[Leadership],
+    tmp_path: Path,
+) -> None:
+    config = ServerConfig(world_path=world_with_webhook(tmp_path / "world.json", receiver.url))
+    first = shared_app(contract, redis_server.url, redis_prefix, config)
+    leaderships.append(lead(first))
+    for _ in range(2):
+        created = first.test_client().post("/api/v3/conversation", json=TO_ACME, headers=LEGACY)
+        assert created.status_code == 201, created.text
+    assert receiver.wait_for(2)
+    leaderships[0].stop()  # as if killed
+    late = shared_app(contract, redis_server.url, redis_prefix, config)  # replays the whole log
+    leaderships.append(lead(late))
+    assert eventually(lambda: leaderships[1].leading())
+    created = late.test_client().post("/api/v3/conversation", json=TO_ACME, headers=LEGACY)
+    assert created.status_code == 201, created.text
+    assert receiver.wait_for(3)
+    time.sleep(0.3)
+    ids = [headers[DELIVERY_HEADER] for headers, _ in receiver.posts]
+    assert len(ids) == len(set(ids)) == 3, ids
+
+
+def test_a_call_answered_503_raises_no_delivery(
+    contract: Contract,
+    redis_server: RedisServer,
+    redis_prefix: str,
+    receiver: Receiver,
+    leaderships: list[Leadership],
+    tmp_path: Path,
+) -> None:
+    config = ServerConfig(world_path=world_with_webhook(tmp_path / "world.json", receiver.url))
+    _, follower = leading_pair(contract, redis_server, redis_prefix, config, leaderships)
+    link = follower.extensions[REPLICA].link
+    commit = link.commit
+
+    def expired(keys: object, token: str, version: int, entries: list[str]) -> int:
+        commit(keys, token, version, [])  # the lock is let go, the entry is not appended
+        return -1
+
+    link.commit = expired  # as when the hold expired before the entry could be appended
+    # The app's 201 is replaced by the 503 (start_response with exc_info), which Werkzeug's test
+    # client raises where a real server sends the 503.
+    with pytest.raises(StorageFailed, match="expired before it could save"):
+        follower.test_client().post("/api/v3/conversation", json=TO_ACME, headers=LEGACY)
+    link.commit = commit
+    created = follower.test_client().post("/api/v3/conversation", json=TO_ACME, headers=LEGACY)
+    assert created.status_code == 201, created.text
+    assert receiver.wait_for(1)
+    time.sleep(0.5)
+    assert len(receiver.posts) == 1
+    assert follower.test_client().get("/_sandbox/state").json.get(PENDING_WEBHOOKS) is None  # type: ignore[union-attr]
 
 
 def test_only_the_leaders_ticker_runs_the_personas_and_another_takes_over(
