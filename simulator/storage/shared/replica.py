@@ -25,7 +25,7 @@ process, whichever worker (on whichever host) answers them. How:
   replay sees exactly the instants the original call saw.
 
 What stays per worker: the journal (it records what this worker's front end saw, plus the
-notifications its replays raise, and the webhook attempts it made) and view caches (which only
+notifications and the leader's webhook attempts its replays bring) and view caches (which only
 ever hold records this worker's own replica wrote, so they cannot be stale). Webhook deliveries
 are raised alike by every replica, the writer's and the replays, and told to the ``observer``
 entry by entry; ``deliveries.py`` lets the leading worker alone send them.
@@ -142,6 +142,7 @@ class Replica:
         self.replayed = 0
         """Entries replayed by this worker so far (for the bench and the tests)."""
         self.observer: EntryObserver | None = None
+        """Told which log entry raised what (the webhook deliveries, ``deliveries.py``)."""
 
     # --- start ------------------------------------------------------------------------------
     def attach(self) -> None:
