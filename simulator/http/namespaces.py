@@ -92,6 +92,8 @@ class Namespace:
     generation: int = 0
     """On a shared store, which namespace of this name it is (a name deleted and created again is
     another one)."""
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    """What else stops with it (on a shared store, its lead)."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -393,6 +395,8 @@ class NamespaceRegistry:
     def close_one(namespace: Namespace) -> None:
         """Stop what runs on its own for the namespace: its personas' ticker, its webhooks."""
         namespace.closed = True
+        for stop in namespace.on_close:
+            stop()
         namespace.app.extensions["dsco_persona_ticker"].stop()
         dispatcher: WebhookDispatcher = namespace.app.extensions["dsco_webhooks"]
         dispatcher.close(timeout=1.0)

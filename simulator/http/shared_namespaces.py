@@ -20,6 +20,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
@@ -27,8 +28,19 @@ from ..storage.shared.link import RedisLink, SandboxGone, SharedStoreError, Stor
 from ..storage.shared.namespaces import Found, NamespaceEntry, SharedNamespaces
 from ..storage.shared.replica import Replica, unavailable
 from .namespaces import SWEEP_EVERY, Namespace, NamespaceRegistry, NamespaceRequest, WSGIApp
+from .shared_lead import LEADERSHIP, follow_the_leader
 
 Hold = Callable[[WSGIApp, Sandbox], WSGIApp]
+
+
+@dataclass(frozen=True)
+class SharingPolicy:
+    """How every shared sandbox of a server is kept, the default one's settings: how a request
+    holds it, how often its state is snapshotted, how long a lead's lease lasts."""
+
+    hold: Hold
+    snapshot_every: int
+    lead_millis: int
 
 
 @contextlib.contextmanager
@@ -43,13 +55,23 @@ def _reachable() -> Iterator[None]:
 class RedisNamespaces:
     """A registry's namespaces as Redis has them, with this worker's copies built on demand."""
 
-    def __init__(self, registry: NamespaceRegistry, link: RedisLink, hold: Hold) -> None:
+    def __init__(self, registry: NamespaceRegistry, link: RedisLink, policy: SharingPolicy) -> None:
         self.registry = registry
         self.link = link
         self.book = SharedNamespaces(link)
-        self._hold = hold
+        self.policy = policy
         self._building = threading.Lock()
         self._next_sweep = 0.0
+        self._leading = False
+        """Whether this process takes part in choosing leaders (a worker, after the fork)."""
+
+    def start_leading(self) -> None:
+        """Take part in the lead of every namespace this worker has a copy of, now and later."""
+        self._leading = True
+        for name in self.registry.copies():
+            namespace = self.registry.copy(name)
+            if namespace is not None:
+                namespace.app.extensions[LEADERSHIP].start()
 
     # --- what the registry asks -----------------------------------------------------------------
     def use(self, name: str) -> Namespace | None:
@@ -167,15 +189,22 @@ class RedisNamespaces:
         )
         namespace.generation = entry.generation
         app = namespace.app
+        policy = self.policy
+        contract = app.extensions["dsco_contract"]
+        where = self.book.entry_of(entry)
         replica = Replica(
-            self.link, entry.sandbox_name, sandbox, app.extensions["dsco_contract"], self.book.entry_of(entry)
+            self.link, entry.sandbox_name, sandbox, contract, where, snapshot_every=policy.snapshot_every
         )
         try:
             replica.attach()
         except BaseException:
             registry.close_one(namespace)
             raise
-        app.wsgi_app = self._hold(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
+        leadership = follow_the_leader(app, replica, policy.lead_millis)
+        namespace.on_close.append(leadership.resign)
+        if self._leading:
+            leadership.start()
+        app.wsgi_app = policy.hold(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
         return namespace
 
     def _forget(self, namespace: Namespace, entry: NamespaceEntry) -> None:

@@ -4,8 +4,9 @@ Every key lives under one prefix (``--redis-prefix``), so a Redis may hold other
 sandboxes; nothing here ever runs FLUSHDB, and forgetting a sandbox deletes only its own keys
 (SCAN by prefix, then UNLINK). No state key carries a Redis expiry: every deadline the sandbox has
 (tokens, scrolls, rate-limit windows) follows the sandbox clock inside the replicated state. Only
-the lock key expires (``PX``), so that a worker killed while holding it blocks the others for at
-most :data:`LOCK_MILLIS`.
+the lock key and the leader's lease expire (``PX``), so that a worker killed while holding one
+blocks the others for at most :data:`LOCK_MILLIS`, or leaves the sandbox without a leader for at
+most :data:`LEAD_MILLIS`: liveness, not state.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ LOCK_MILLIS = 5000
 at most this long. A hold is one call (well under a millisecond); a long catch-up renews it."""
 WAIT_SECONDS = 10.0
 """How long a call waits for the lock before it is answered 503."""
+LEAD_MILLIS = 3000
+"""How long a worker leads a sandbox (runs its personas, sends its webhooks) unless it renews the
+lease: another worker takes over at most this long after the leader dies."""
 SAFE_POLICIES = frozenset({"noeviction"})
 """Eviction policies under which Redis never drops a key. The volatile-* policies would only drop
 keys with an expiry, which state keys never have, but the lock key has one: evicting it would let
@@ -49,10 +53,10 @@ local now = redis.call('TIME')
 local snapshot = redis.call('HGET', KEYS[4], 'version') or '0'
 return {token, redis.call('GET', KEYS[3]) or '0', now[1], now[2], snapshot}
 """
-"""Take the lock with a fencing token (owner and a counter that only grows), and answer with the
-sandbox's version, Redis' clock and the latest snapshot's version in the same round trip. A
-sandbox with a registry entry (a namespace) is answered 'gone', creating no key, once that entry is
-gone or belongs to a later sandbox of the same name."""
+"""Take the lock (or the lead) with a fencing token (owner and a counter that only grows), and
+answer with the sandbox's version, Redis' clock and the latest snapshot's version in the same round
+trip. A sandbox with a registry entry (a namespace) is answered 'gone', creating no key, once that
+entry is gone or belongs to a later sandbox of the same name."""
 
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
@@ -102,6 +106,28 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
 
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+"""
+
+_SETTLE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+local mark = tonumber(ARGV[4])
+if mark > tonumber(redis.call('GET', KEYS[3]) or '0') then
+  redis.call('SET', KEYS[3], mark)
+  local fields = redis.call('HGETALL', KEYS[2])
+  for i = 1, #fields, 2 do
+    if tonumber(string.match(fields[i + 1], '^%d+')) <= mark then redis.call('HDEL', KEYS[2], fields[i]) end
+  end
+end
+return 1
+"""
+"""Record how far one delivery went (``position:attempt`` or ``position:done``) and move the mark
+below which every delivery is settled, dropping the records it covers: only while the caller's
+token still leads."""
+
 
 class SharedStoreError(WorldFileError):
     """A shared store that cannot be used, as one line saying what to do (exit 2 at start)."""
@@ -138,6 +164,9 @@ class Keys:
     """A hash: ``version`` and ``state`` (the snapshot's JSON text)."""
     first: str
     """The version of the log's first kept entry (0 until a trim)."""
+    leader: str
+    deliveries: str
+    settled: str
     entry: Entry | None = None
     """None for the default sandbox, which always exists."""
 
@@ -167,15 +196,17 @@ class RedisLink:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._commit = self.client.register_script(_COMMIT)
         self._renew = self.client.register_script(_RENEW)
+        self._release = self.client.register_script(_RELEASE)
         self._entries = self.client.register_script(_ENTRIES)
         self._snapshot = self.client.register_script(_SNAPSHOT)
+        self._settle = self.client.register_script(_SETTLE)
 
     def keys(self, name: str, entry: Entry | None = None) -> Keys:
         base = f"{self.prefix}{name}:"
-        lock, fence, version, log, start, snapshot, first = (
-            base + part for part in ("lock", "fence", "version", "log", "base", "snapshot", "first")
-        )
-        return Keys(lock, fence, version, log, start, snapshot, first, entry)
+        parts = ("lock", "fence", "version", "log", "base", "snapshot", "first", "leader", "deliveries")
+        lock, fence, version, log, start, snapshot, first, leader, deliveries = (base + p for p in parts)
+        settled = base + "settled"
+        return Keys(lock, fence, version, log, start, snapshot, first, leader, deliveries, settled, entry)
 
     def check(self) -> None:
         """Refuse a Redis that cannot be reached or that may drop keys, in one line."""
@@ -196,18 +227,23 @@ class RedisLink:
         """(token, version, Redis' time in microseconds, the latest snapshot's version), or None
         while another worker holds it; raises :class:`SandboxGone` once the sandbox's registry
         entry is gone."""
-        names = [keys.lock, keys.fence, keys.version, keys.snapshot]
-        args: list[str | int] = [self.owner, LOCK_MILLIS]
+        answer = self._take(keys, keys.lock, self.owner, LOCK_MILLIS)
+        if not answer:
+            return None
+        token, version, whole, micros, snapshot = answer
+        return str(token), int(version), int(whole) * 1_000_000 + int(micros), int(snapshot)
+
+    def _take(self, keys: Keys, key: str, owner: str, millis: int) -> Any:
+        """Run the acquire script on ``key`` (the lock or the lead)."""
+        names = [key, keys.fence, keys.version, keys.snapshot]
+        args: list[str | int] = [owner, millis]
         if keys.entry is not None:
             names.append(keys.entry.registry)
             args += [keys.entry.field, keys.entry.starts]
         answer = self.call(self._acquire, names, args)
         if answer == "gone":
             raise SandboxGone(keys.base)
-        if not answer:
-            return None
-        token, version, whole, micros, snapshot = answer
-        return str(token), int(version), int(whole) * 1_000_000 + int(micros), int(snapshot)
+        return answer
 
     def wait_for(self, keys: Keys) -> tuple[str, int, int, int] | None:
         """:meth:`acquire`, trying again while another worker holds the lock; None after
@@ -245,6 +281,41 @@ class RedisLink:
         """The latest snapshot: (the version it reflects, its text), or None before the first."""
         version, text = self.call(self.client.hmget, keys.snapshot, ["version", "state"])
         return None if version is None or text is None else (int(version), str(text))
+
+    def version(self, keys: Keys) -> int:
+        """The log's version, read without the lock (to learn whether this worker is behind)."""
+        return int(self.call(self.client.get, keys.version) or 0)
+
+    # --- the lead ---------------------------------------------------------------------------
+    def lead(self, keys: Keys, owner: str, millis: int) -> str | None:
+        """Take the lead while nobody holds it: the fencing token (so that a former leader's late
+        writes are told apart and refused), or None; raises :class:`SandboxGone` as
+        :meth:`acquire` does."""
+        answer = self._take(keys, keys.leader, owner, millis)
+        return str(answer[0]) if answer else None
+
+    def keep_lead(self, keys: Keys, token: str, millis: int) -> bool:
+        """Renew the lease, only while ``token`` still holds it."""
+        return bool(self.call(self._renew, [keys.leader], [token, millis]))
+
+    def release_lead(self, keys: Keys, token: str) -> None:
+        """Let go of the lease, only while ``token`` still holds it."""
+        self.call(self._release, [keys.leader], [token])
+
+    def deliveries(self, keys: Keys) -> tuple[int, dict[str, str]]:
+        """The mark up to which every delivery is settled, and the record of those after it."""
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(keys.settled)
+            pipe.hgetall(keys.deliveries)
+            mark, record = self.call(pipe.execute)
+        return int(mark or 0), dict(record)
+
+    def settle(self, keys: Keys, token: str, delivery_id: str, state: str, mark: int) -> bool:
+        """Record a delivery's ``state`` and move the mark; False when ``token`` no longer leads."""
+        answer = self.call(
+            self._settle, [keys.leader, keys.deliveries, keys.settled], [token, delivery_id, state, mark]
+        )
+        return bool(answer)
 
     def get(self, key: str) -> str | None:
         value = self.call(self.client.get, key)

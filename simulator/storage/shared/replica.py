@@ -25,9 +25,10 @@ process, whichever worker (on whichever host) answers them. How:
   replay sees exactly the instants the original call saw.
 
 What stays per worker: the journal (it records what this worker's front end saw, plus the
-notifications its replays raise), webhook deliveries (sent by the worker whose call raised them;
-replays deliver nothing) and view caches (which only ever hold records this worker's own replica
-wrote, so they cannot be stale).
+notifications and the leader's webhook attempts its replays bring) and view caches (which only
+ever hold records this worker's own replica wrote, so they cannot be stale). Webhook deliveries
+are raised alike by every replica, the writer's and the replays, and told to the ``observer``
+entry by entry; ``deliveries.py`` lets the leading worker alone send them.
 
 Snapshots keep the log short. The hold whose entry reaches a multiple of :data:`SNAPSHOT_EVERY`
 takes the whole state (the shared part of the state document, the rate-limit windows, and the
@@ -46,7 +47,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ...contract.validation import Contract
 from ...domain.auth import IssuedToken, token_to_json
@@ -58,9 +59,22 @@ from ...loading.bootstrap import world_from_document
 from .link import WAIT_SECONDS, Entry, RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
 from .options import SNAPSHOT_EVERY
 
+EXTENSION_CALLS = ("catch_up", "replace", "journal_attempt")
+"""The methods of an attached extension that are recorded and replayed when it has them: the
+personas' run and configuration, and the journal of a webhook attempt (made by the leader only,
+shown by every worker)."""
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
 _FINGERPRINT_LEFT_OUT = ("exportedAt", "clock")
+
+
+class EntryObserver(Protocol):
+    """Told, after each log entry this replica ran or replayed, whether it is in the log."""
+
+    def entry_kept(self, position: int) -> None: ...
+    def entry_lost(self) -> None: ...
+    def state_loaded(self, position: int) -> None: ...
+    def log_restarted(self) -> None: ...
 
 
 class PinnedTime:
@@ -127,13 +141,9 @@ class Replica:
         entry: Entry | None = None,
         *,
         snapshot_every: int = SNAPSHOT_EVERY,
-        per_worker: tuple[str, ...] = (),
     ) -> None:
         self.link = link
         self.snapshot_every = snapshot_every
-        self.per_worker = per_worker
-        """Sections of the state each worker keeps for itself (pending webhook deliveries): never
-        shared through a snapshot or a logged import, or another worker would act on them too."""
         self.keys = link.keys(name, entry)
         self.sandbox = sandbox
         self.contract = contract
@@ -154,6 +164,8 @@ class Replica:
         """Entries replayed by this worker so far (for the bench and the tests)."""
         self.loaded = 0
         """Snapshots imported by this worker so far (for the bench and the tests)."""
+        self.observer: EntryObserver | None = None
+        """Told which log entry raised what (the webhook deliveries, ``deliveries.py``)."""
 
     # --- start ------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -206,6 +218,8 @@ class Replica:
             if got is None:
                 raise unavailable(f"the shared sandbox stayed busy for {WAIT_SECONDS:.0f} s")
             self._token, version, now, self._snapshot_version = got
+            if version < self._version and self.observer is not None:
+                self.observer.log_restarted()
             if self._stale or version < self._version:
                 self._rebuild()
             if version > self._version:
@@ -235,18 +249,32 @@ class Replica:
         try:
             version = self.link.commit(self.keys, token, self._version, entries)
         except StoreUnavailable as error:
+            version = -3
+            reason = str(error)
+        else:
+            reason = "this worker's hold on the shared sandbox expired before it could save"
+        if version < 0:
+            self._told(None)
             if entries:
                 self._stale = True  # this replica ran a call the log may not have: start over
-                raise unavailable(str(error)) from None
-            return None
-        if version < 0:
-            if entries:
-                self._stale = True
-                raise unavailable("this worker's hold on the shared sandbox expired before it could save")
+                raise unavailable(reason)
             return None
         self._version = version
         self._last_instant = self._hold_instant
+        self._told(version if entries else None)
         return None if snapshot is None else lambda: self._store_snapshot(version, snapshot)
+
+    def _told(self, position: int | None) -> None:
+        """Tell the observer whether what this hold raised is in the log (at ``position``)."""
+        if self.observer is not None:
+            if position is None:
+                self.observer.entry_lost()
+            else:
+                self.observer.entry_kept(position)
+
+    def behind(self) -> bool:
+        """Whether the log has entries this replica has not replayed (read without the lock)."""
+        return self.link.version(self.keys) != self._version
 
     def _snapshot_due(self, version: int, entries: list[str]) -> bool:
         """Whether this hold takes a snapshot: the one whose entry reaches a multiple of the
@@ -264,7 +292,7 @@ class Replica:
         decide the next calls)."""
         build = self.sandbox.take_state()
         head = {"t": self._hold_instant, "rateLimits": self.sandbox.rate_limiter.windows()}
-        return lambda: json.dumps({**head, "state": self._shared(build())}, separators=(",", ":"))
+        return lambda: json.dumps({**head, "state": build()}, separators=(",", ":"))
 
     def _store_snapshot(self, version: int, snapshot: Callable[[], str]) -> None:
         """Encode and store a snapshot after the hold, while other calls go on on every worker
@@ -273,13 +301,8 @@ class Replica:
             if self.link.store_snapshot(self.keys, version, snapshot()):
                 self._snapshot_version = max(self._snapshot_version, version)
 
-    def _shared(self, document: dict[str, Any]) -> dict[str, Any]:
-        """A state document less the sections each worker keeps for itself."""
-        for name in self.per_worker:
-            document.pop(name, None)
-        return document
-
     def _abandon(self) -> None:
+        self._told(None)
         token, self._token = self._token, None
         if token is not None:
             with contextlib.suppress(StoreUnavailable):  # else the lock expires on its own
@@ -324,11 +347,11 @@ class Replica:
         self._snapshot_version = version
         self._stale = False
         self.loaded += found is not None
+        if self.observer is not None:  # the deliveries the state holds pending were raised by then
+            self.observer.state_loaded(version)
 
     def _replay(self, raw: list[str]) -> None:
-        sandbox = self.sandbox
-        listeners = sandbox.notifications._listeners  # replays deliver no webhooks
-        sandbox.notifications._listeners = []
+        first = self._version + 1
         self._replaying = True
         try:
             for count, text in enumerate(raw, 1):
@@ -340,12 +363,12 @@ class Replica:
                         self._apply(op)
                     except Exception:  # it failed the same way when first run
                         continue
+                self._told(first + count - 1)
                 if count % RENEW_EVERY == 0 and self._token is not None:
                     self.link.renew(self.keys, self._token)
             self.replayed += len(raw)
         finally:
             self._replaying = False
-            sandbox.notifications._listeners = listeners
 
     # --- recording and replaying the entry points ------------------------------------------
     def _apply(self, op: list[Any]) -> None:
@@ -390,9 +413,9 @@ class Replica:
         self._wrap(sandbox, "update_config", lambda changes: ["config", dict(changes)])
         self._wrap(sandbox, "reset", lambda restore_settings=False: ["reset", restore_settings])
         self._wrap(sandbox, "issue_token", None, lambda token: ["token", token_to_json(token)])
-        self._wrap(sandbox, "import_state", None, lambda _: ["import", self._shared(sandbox.export_state())])
+        self._wrap(sandbox, "import_state", None, lambda _: ["import", sandbox.export_state()])
         for name, extension in sandbox.extensions.items():
-            for method in ("catch_up", "replace"):
+            for method in EXTENSION_CALLS:
                 if callable(getattr(extension, method, None)):
                     self._wrap(
                         extension,
