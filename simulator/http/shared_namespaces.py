@@ -127,7 +127,7 @@ class RedisNamespaces:
                 self._forget(namespace, entry)
                 raise registry.taken(request.name) if claimed == "taken" else registry.full()
         namespace.created_at = namespace.last_used_at = claimed
-        self.registry.keep(namespace)
+        self._keep(namespace)
         return namespace
 
     def delete(self, name: str) -> bool:
@@ -176,7 +176,7 @@ class RedisNamespaces:
                         f"namespace {entry.name!r} cannot be built here: {error}"
                     ) from None
                 namespace = self._share(entry, sandbox)
-                self.registry.keep(namespace)
+                self._keep(namespace)
         namespace.created_at = entry.created_at
         namespace.last_used_at = found.used_at
         return namespace
@@ -200,12 +200,16 @@ class RedisNamespaces:
         except BaseException:
             registry.close_one(namespace)
             raise
-        leadership = follow_the_leader(app, replica, policy.lead_millis)
-        namespace.on_close.append(leadership.resign)
-        if self._leading:
-            leadership.start()
+        namespace.on_close.append(follow_the_leader(app, replica, policy.lead_millis).resign)
         app.wsgi_app = policy.hold(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
         return namespace
+
+    def _keep(self, namespace: Namespace) -> None:
+        """Serve this worker's copy, and take part in its lead once its registry entry exists (a
+        lead refused for want of one would end at once)."""
+        self.registry.keep(namespace)
+        if self._leading:
+            namespace.app.extensions[LEADERSHIP].start()
 
     def _forget(self, namespace: Namespace, entry: NamespaceEntry) -> None:
         self.registry.close_one(namespace)
