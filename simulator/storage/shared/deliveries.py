@@ -18,7 +18,9 @@ the attempt it had reached, then catches up with the log, whose entries raise th
 had not seen. A delivery is therefore made at least once: one made in the instant before its
 leader died, before the record said so, is made again by the next leader, with the same
 ``X-Dsco-Sandbox-Delivery`` id. Deliveries a call raised are kept only once that call's entry is
-in the log: a call answered 503 raises none.
+in the log: a call answered 503 raises none. The deliveries still pending are part of the state,
+so a snapshot carries them: a worker that starts from one knows them as raised at or before the
+snapshot's version, until the record names their entry (``_Known.exact``).
 """
 
 from __future__ import annotations
