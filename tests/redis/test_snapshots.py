@@ -3,6 +3,9 @@ whole log, and the log Redis keeps stays bounded."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -10,17 +13,23 @@ from flask import Flask
 from http_support import ACME, CONTOSO, NORTHWIND, Api
 from redis_support import RedisServer, free_port
 from shared_support import SharedApi, shared_app
+from webhook_support import Receiver, world_with_webhook
 from werkzeug.test import TestResponse
 
 from simulator.contract.validation import Contract
 from simulator.domain.sandbox import Sandbox
 from simulator.domain.state_parts import parts_of
+from simulator.http import ServerConfig
 from simulator.http.app import PENDING_WEBHOOKS
+from simulator.http.workers import lead
+from simulator.storage.shared.leader import Leadership
 from simulator.storage.shared.replica import Replica
 
 ANY = {"createdSince": "2023-01-01T00:00:00Z"}
+LEGACY = {"Authorization": "Bearer retailer-demo-token"}  # the default world's retailer
+TO_ACME = {"title": "hello", "otherPartyTradingPartnerId": "aaa-bbb-ccc", "initialMessage": {"message": "hi"}}
 NOT_CHANGED_BY_CALLS = {"format", "version", "exportedAt", "world", PENDING_WEBHOOKS}
-"""The parts no call changes (the world is the shared start's), and the one each worker keeps."""
+"""The parts no call here changes (the world is the shared start's; no account has a webhook)."""
 
 
 def sandbox_of(app: Flask) -> Sandbox:
@@ -34,7 +43,9 @@ def replica_of(app: Flask) -> Replica:
 
 
 def shared_state(app: Flask, *left_out: str) -> dict[str, Any]:
-    """The state every worker must agree on (taken under the lock, so caught up first)."""
+    """The state every worker must agree on (taken under the lock, so caught up first); the pending
+    deliveries are those the worker knows of, which a follower forgets only as the leader settles
+    them."""
     document = sandbox_of(app).export_state()
     return {k: v for k, v in document.items() if k not in ("exportedAt", PENDING_WEBHOOKS, *left_out)}
 
@@ -168,3 +179,43 @@ def test_pending_webhook_deliveries_travel_in_snapshots_and_no_follower_sends_th
     for app in (first, second):  # both know it is pending; neither leads, so neither sends it
         assert list(app.test_client().get("/_sandbox/state").json[PENDING_WEBHOOKS]) == ["n/1"]  # type: ignore[index]
         assert app.extensions["dsco_webhooks"].pending() == []
+
+
+def test_a_worker_that_starts_from_a_snapshot_and_then_leads_resends_nothing_settled(
+    contract: Contract, redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    receiver = Receiver([204])
+    started: list[Leadership] = []
+    try:
+        config = ServerConfig(world_path=world_with_webhook(tmp_path / "world.json", receiver.url))
+        first = shared_app(contract, redis_server.url, redis_prefix, config, snapshot_every=1)
+        started.append(lead(first))
+        assert eventually(started[0].leading)
+        created = first.test_client().post("/api/v3/conversation", json=TO_ACME, headers=LEGACY)
+        assert created.status_code == 201, created.text
+        assert receiver.wait_for(1)
+        client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+        keys = replica_of(first).keys
+        assert eventually(lambda: client.hlen(keys.deliveries) == 0 and client.get(keys.settled) == "1")
+        started[0].stop()  # as if killed: its lease runs out
+        late = shared_app(contract, redis_server.url, redis_prefix, config, snapshot_every=1)
+        started.append(lead(late))
+        assert eventually(started[1].leading)
+        with sandbox_of(late).lock:
+            assert replica_of(late).loaded == 1 and replica_of(late).replayed == 0
+        time.sleep(0.3)  # room for a second delivery to show itself
+        assert len(receiver.posts) == 1
+    finally:
+        for leadership in started:
+            leadership.stop()
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
