@@ -31,10 +31,12 @@ are raised alike by every replica, the writer's and the replays, and told to the
 entry by entry; ``deliveries.py`` lets the leading worker alone send them.
 
 Snapshots keep the log short. The hold whose entry reaches a multiple of :data:`SNAPSHOT_EVERY`
-takes the whole state (the shared part of the state document, the rate-limit windows, and the
-instant the clock's source was pinned to), encodes it once the lock is released and stores it;
-the log before the previous snapshot is trimmed. A worker that starts, or must rebuild, or finds
-the entries it needs trimmed, imports the latest snapshot and replays only the entries after it.
+takes the whole state (the state document, its pending webhook deliveries included, the
+rate-limit windows, and the instant the clock's source was pinned to), encodes it once the lock
+is released and stores it; the log before the previous snapshot is trimmed. A worker that
+starts, or must rebuild, or finds the entries it needs trimmed, imports the latest snapshot and
+replays only the entries after it (the observer hears which version the deliveries the snapshot
+holds were raised by).
 The clock's source hands out whole milliseconds, so the clock's offset from it is whole
 milliseconds too and the exported ``now`` carries it exactly: a copy loaded from a snapshot reads
 the same times as one that replayed the whole log.
