@@ -13,7 +13,7 @@ import pytest
 import redis
 import requests
 from flask import Flask
-from redis_support import RedisServer
+from redis_support import RedisServer, eventually
 from serve_support import start
 from shared_support import shared_app
 from webhook_support import SECRET, Receiver, world_with_webhook
@@ -31,28 +31,11 @@ TO_ACME = {"title": "hello", "otherPartyTradingPartnerId": "aaa-bbb-ccc", "initi
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver([204])
-    yield made
-    made.server.shutdown()
-    made.server.server_close()
-
-
-@pytest.fixture
 def leaderships() -> Iterator[list[Leadership]]:
     started: list[Leadership] = []
     yield started
     for leadership in started:
         leadership.stop()
-
-
-def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def leading_pair(

@@ -4,7 +4,7 @@ its webhooks, its lead ends with it, and its log is trimmed behind a snapshot.""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from http_support import DEFAULT_PARTNER, LEGACY_TOKENS, NORTHWIND, plain_client
-from redis_support import RedisServer
+from redis_support import RedisServer, eventually
 from webhook_support import Receiver, world_with_webhook
 
 from simulator.contract.validation import Contract
@@ -25,14 +25,6 @@ from simulator.http.workers import SHARED_NAMESPACES, lead, share_app
 from simulator.webhooks import DELIVERY_HEADER
 
 NAMESPACES = "/_sandbox/namespaces"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver([204])
-    yield made
-    made.server.shutdown()
-    made.server.server_close()
 
 
 @pytest.fixture
@@ -63,15 +55,6 @@ def converse(web: FlaskClient, title: str) -> None:
         headers={"Authorization": f"bearer {LEGACY_TOKENS[NORTHWIND]}"},
     )
     assert made.status_code == 201, made.text
-
-
-def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
 
 
 def namespace_keys(client: redis.Redis, prefix: str) -> list[str]:

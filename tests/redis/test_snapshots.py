@@ -4,14 +4,13 @@ whole log, and the log Redis keeps stays bounded."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
 from flask import Flask
 from http_support import ACME, CONTOSO, NORTHWIND, Api
-from redis_support import RedisServer, free_port
+from redis_support import RedisServer, eventually, free_port
 from shared_support import SharedApi, shared_app
 from webhook_support import Receiver, world_with_webhook
 from werkzeug.test import TestResponse
@@ -182,9 +181,8 @@ def test_pending_webhook_deliveries_travel_in_snapshots_and_no_follower_sends_th
 
 
 def test_a_worker_that_starts_from_a_snapshot_and_then_leads_resends_nothing_settled(
-    contract: Contract, redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+    contract: Contract, redis_server: RedisServer, redis_prefix: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    receiver = Receiver([204])
     started: list[Leadership] = []
     try:
         config = ServerConfig(world_path=world_with_webhook(tmp_path / "world.json", receiver.url))
@@ -208,14 +206,3 @@ def test_a_worker_that_starts_from_a_snapshot_and_then_leads_resends_nothing_set
     finally:
         for leadership in started:
             leadership.stop()
-        receiver.server.shutdown()
-        receiver.server.server_close()
-
-
-def eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return check()
