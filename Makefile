@@ -50,18 +50,19 @@ browser:
 	fi
 
 # The shared-store tests (tests/redis) start their own redis-server from Debian's package on a free
-# loopback port (the system service is never started). As root, install it when missing; elsewhere
-# the tests say why they skip (and fail under CI=true).
+# loopback port (the system service is never started), one of them over TLS with a certificate the
+# openssl command makes. As root, install both when missing; elsewhere the tests say why they skip
+# (and fail under CI=true).
 redis:
-	@if [ ! -x /usr/bin/redis-server ]; then \
+	@if [ ! -x /usr/bin/redis-server ] || [ ! -x /usr/bin/openssl ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing redis-server for the shared-store tests"; \
+	    echo "installing redis-server and openssl for the shared-store tests"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+	    apt-get install -y -qq --no-install-recommends redis-server openssl >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null && \
-	      apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	      apt-get install -y -qq --no-install-recommends redis-server openssl >/dev/null; }; \
 	  else \
-	    echo "redis-server is missing and this is not root: the shared-store tests will be skipped"; \
+	    echo "redis-server or openssl is missing and this is not root: the shared-store tests will be skipped"; \
 	  fi; \
 	fi
 

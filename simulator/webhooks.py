@@ -48,6 +48,7 @@ __all__ = [
     "WebhookDispatcher",
     "is_loopback_host",
     "is_loopback_url",
+    "prepare_delivery",
     "sign",
     "verify",
 ]
@@ -96,6 +97,18 @@ class PendingDelivery:
     body: str
     signature: str
     attempt: int
+
+
+def prepare_delivery(url: str, secret: str, payload: Mapping[str, Any], delivery_id: str) -> PendingDelivery:
+    """A notification ready to send: checked, serialised and signed once, at its first attempt.
+
+    Done in the caller's thread, so a bad URL or a payload that is not JSON fails loudly where it
+    was made rather than as a journal entry later; the body is fixed now, so later changes to
+    ``payload`` cannot alter what is sent or signed.
+    """
+    _check(url, delivery_id)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return PendingDelivery(delivery_id, url, body, sign(secret, body.encode("utf-8")), 1)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -196,19 +209,16 @@ class WebhookDispatcher:
         """Deliveries still pending when closed: a state saved after the close keeps them."""
         self._senders: list[threading.Thread] = []
         self._backoffs: set[threading.Thread] = set()
+        self.may_send: Callable[[], bool] = _always
+        """Asked before each attempt: while it answers False, an attempt due is withheld (neither
+        made nor reported, and no longer pending here). A worker of a shared sandbox that stops
+        leading sets it, so that it never sends while another worker does."""
 
     # --- public API --------------------------------------------------------------------------------
 
     def submit(self, url: str, secret: str, payload: Mapping[str, Any], delivery_id: str) -> None:
-        """Queue one notification and return at once.
-
-        Validation and serialisation happen here, in the caller's thread, so a bad URL or a payload
-        that is not JSON fails loudly where it was made rather than as a journal entry later; the
-        body is fixed now, so later changes to ``payload`` cannot alter what is sent or signed.
-        """
-        _check(url, delivery_id)
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        self._enqueue(_Job(url=url, body=body, signature=sign(secret, body), delivery_id=delivery_id))
+        """Queue one notification (see :func:`prepare_delivery`) and return at once."""
+        self.resume(prepare_delivery(url, secret, payload, delivery_id))
 
     def resume(self, pending: PendingDelivery) -> None:
         """Queue again a delivery a saved state kept (see :meth:`pending`), as it was signed, at the
@@ -299,6 +309,9 @@ class WebhookDispatcher:
                 return
             if self._closed.is_set():
                 self._drop(job)
+                continue
+            if not self.may_send():
+                self._finish(job)
                 continue
             try:
                 self._attempt(job)
@@ -409,6 +422,10 @@ class WebhookDispatcher:
         if 200 <= status < 300:
             return status, None
         return status, f"HTTP {status}"
+
+
+def _always() -> bool:
+    return True
 
 
 def _check(url: str, delivery_id: str) -> None:

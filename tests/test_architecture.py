@@ -262,6 +262,8 @@ def test_http_does_not_import_the_layers_above_it(module: str) -> None:
 NAMESPACE_MODULES = (
     "simulator.http.namespaces",
     "simulator.http.namespace_control",
+    "simulator.http.shared_namespaces",
+    "simulator.http.workers",  # serves them: a namespace's requests hold its own lock, not the default's
     "simulator.storage.namespace_store",
     "simulator.storage.namespace_db",
 )

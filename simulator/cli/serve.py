@@ -109,7 +109,7 @@ def serve_command(args: argparse.Namespace) -> int:
             # sandbox without --store would load at every start and never use.
             from ..http.workers import serve_workers, share_app
 
-            share_app(app, args.store, args.redis_prefix)
+            share_app(app, args.store, args.redis_prefix, args.redis_snapshot_every)
             return serve_workers(app, host, args.port, args.workers, threads=args.threads or 8)
         if args.server == "waitress":
             return serve(app, host=host, port=args.port, threads=args.threads or 8)

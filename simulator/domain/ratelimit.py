@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from math import ceil
+from typing import Any
 
 from .clock import MICROS
 from .errors import Problem, RateLimited
@@ -22,6 +23,20 @@ class RateLimiter:
 
     def clear(self) -> None:
         self._calls.clear()
+
+    def windows(self) -> list[list[Any]]:
+        """The calls counted now, as JSON: ``[account, operation, [instants]]`` per window.
+
+        Not part of the sandbox's state (a restore starts with none counted), but a copy of the
+        sandbox that must answer exactly as this one would (a shared store's snapshot) needs them.
+        """
+        return [
+            [account, operation, list(calls)] for (account, operation), calls in self._calls.items() if calls
+        ]
+
+    def restore_windows(self, windows: list[list[Any]]) -> None:
+        """Count exactly the calls :meth:`windows` gave, and no others."""
+        self._calls = {(account, operation): deque(calls) for account, operation, calls in windows}
 
     def check(self, account_id: str, operation: str, now: int) -> None:
         """Record a call, or raise :class:`RateLimited` with the seconds until one is allowed."""

@@ -303,11 +303,29 @@ class Sandbox:
     def export_state(self, *, collections: bool = True) -> dict[str, Any]:
         """The state document; with ``collections=False`` only its small parts (the collections
         left out), cheap enough to take after every write, which is what persistence does."""
+        if collections:
+            return self.take_state()()
         with self.lock:
-            head, records = snapshot(self, collections=collections)
-            for name, to_json in collection_encoders(self).items() if collections else ():
-                head[name] = [to_json(item) for item in records[name]]
-            return head
+            return snapshot(self, collections=False)[0]
+
+    def take_state(self) -> Callable[[], dict[str, Any]]:
+        """The state as it is now, as a function that builds its document when called.
+
+        The parts are read under the lock; the records are immutable, so turning them into JSON
+        can wait until after the lock is released (a shared store's snapshot of a large state is
+        encoded while other calls go on).
+        """
+        with self.lock:
+            head, records = snapshot(self, collections=True)
+            encoders = collection_encoders(self)
+
+        def build() -> dict[str, Any]:
+            document = dict(head)
+            for name, to_json in encoders.items():
+                document[name] = [to_json(item) for item in records[name]]
+            return document
+
+        return build
 
     def export_state_text(self, batch: int = 1000) -> Iterator[str]:
         """:meth:`export_state` as JSON text, piece by piece, for a state of any size.

@@ -6,11 +6,12 @@ Nothing lives in module globals; the sandbox, the contract and the helpers hang 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 
@@ -25,7 +26,7 @@ from ..loading.bootstrap import WorldFileError, build_sandbox, world_from_docume
 from ..personas import PersonaRole, requested_settings
 from ..storage.statedb import is_database_path, open_persistence
 from ..storage.statefile import StateFile
-from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url
+from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url, prepare_delivery
 from .api import create_api_blueprint
 from .bodies import with_measured_bodies
 from .compiled_routes import CompiledRoutes, RuleCollector
@@ -151,28 +152,27 @@ def _connect_webhooks(
     def attempted(delivery: Delivery) -> None:
         """Journal an attempt, and keep what is pending now (one attempt more, or no longer
         pending), so a restart neither sends a made delivery again nor counts attempts anew."""
-        journal(delivery)
+        webhooks.on_report(delivery)
         with sandbox.lock:
+            webhooks.journal_attempt(dataclasses.asdict(delivery))
             sandbox.changed()
         save = app.extensions.get("dsco_after_change")
         if save is not None:
             save()
 
     dispatcher = WebhookDispatcher(base_delay=base_delay, on_attempt=attempted)
+    webhooks = PendingWebhooks(dispatcher, loopback_only, journal)
 
     def deliver(notification: Notification) -> None:
         account = sandbox.world.account(notification.account_id)
         if account is None or account.webhook is None:
             return
         delivery_id = f"{account.id}/{notification.id}"
-        if loopback_only and not is_loopback_url(account.webhook.url):
-            refused = "refused: this server delivers webhooks to loopback addresses only"
-            journal(Delivery(delivery_id, account.webhook.url, 1, None, refused, False, True))
-            return
-        dispatcher.submit(account.webhook.url, account.webhook.secret, notification.to_json(), delivery_id)
+        hook = account.webhook
+        webhooks.send(prepare_delivery(hook.url, hook.secret, notification.to_json(), delivery_id))
 
     sandbox.notifications.subscribe(deliver)
-    sandbox.attach(PENDING_WEBHOOKS, PendingWebhooks(dispatcher, loopback_only, journal))
+    sandbox.attach(PENDING_WEBHOOKS, webhooks)
     return dispatcher
 
 
@@ -180,18 +180,46 @@ PENDING_WEBHOOKS = "webhookDeliveries"
 """The state document's section of the deliveries not yet made."""
 
 
+class DeliveryRoute(Protocol):
+    """Where the deliveries a sandbox raises go: this process's dispatcher, or, on a sandbox
+    shared by many workers, the record that lets only the leading worker send them."""
+
+    def resume(self, pending: PendingDelivery) -> None: ...
+    def pending(self) -> list[PendingDelivery]: ...
+
+
 class PendingWebhooks:
     """The dispatcher's pending deliveries as a part of the sandbox's state (an extension, as the
     personas are): exported with every saved state, and sent again when a state is loaded, so a
     delivery on its way when the process stopped is made after the restart. Deliveries already
-    on their way when a state is imported go on as well."""
+    on their way when a state is imported go on as well.
+
+    ``route`` and ``on_report`` are the seam a shared store uses (``storage/shared/deliveries.py``):
+    by default every delivery goes straight to this process's dispatcher."""
 
     def __init__(
         self, dispatcher: WebhookDispatcher, loopback_only: bool, journal: Callable[[Delivery], None]
     ) -> None:
-        self._dispatcher = dispatcher
+        self.route: DeliveryRoute = dispatcher
+        self.on_report: Callable[[Delivery], None] = _ignore
+        """Told of every attempt the dispatcher made, after it is journaled."""
         self._loopback_only = loopback_only
         self._journal = journal
+
+    def journal_attempt(self, attempt: dict[str, Any]) -> None:
+        """Journal one attempt (a :class:`Delivery` as JSON): an extension's call of its own, so
+        that a shared store records it and every worker's journal shows what the leader sent."""
+        self._journal(Delivery(**attempt))
+
+    def send(self, pending: PendingDelivery) -> None:
+        """Deliver ``pending`` (raised now, or kept by a saved state), unless this server delivers
+        to loopback addresses only and it points elsewhere: then the refusal is journaled."""
+        if self._loopback_only and not is_loopback_url(pending.url):
+            refused = "refused: this server delivers webhooks to loopback addresses only"
+            attempt = pending.attempt
+            self._journal(Delivery(pending.delivery_id, pending.url, attempt, None, refused, False, True))
+        else:
+            self.route.resume(pending)
 
     def clock_moved(self, before: int, after: int) -> None:
         """Retries follow wall time, not the sandbox clock."""
@@ -200,7 +228,7 @@ class PendingWebhooks:
         """A reset leaves deliveries already on their way alone."""
 
     def export(self) -> Any:
-        pending = self._dispatcher.pending()
+        pending = self.route.pending()
         if not pending:
             return None
         return {
@@ -225,17 +253,13 @@ class PendingWebhooks:
 
         def apply() -> None:
             for pending in found:
-                if self._loopback_only and not is_loopback_url(pending.url):
-                    refused = "refused: this server delivers webhooks to loopback addresses only"
-                    self._journal(
-                        Delivery(
-                            pending.delivery_id, pending.url, pending.attempt, None, refused, False, True
-                        )
-                    )
-                else:
-                    self._dispatcher.resume(pending)
+                self.send(pending)
 
         return apply
+
+
+def _ignore(delivery: Delivery) -> None:
+    """No one else needs to hear of an attempt."""
 
 
 def _pending(delivery_id: str, item: Any) -> PendingDelivery | None:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -37,16 +37,20 @@ from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..loading.bootstrap import WorldFileError, read_world, world_from_document
 from ..storage.namespace_store import NamespaceStore, SavedNamespace
+from ..storage.shared.link import SandboxGone
 from ..webhooks import WebhookDispatcher, is_loopback_url
 from .app import ServerConfig, create_app
 from .compiled_routes import CompiledRoutes
 from .console import place_console
 
+if TYPE_CHECKING:
+    from .shared_namespaces import RedisNamespaces
+
 PREFIX = "/ns/"
 BUILT_IN_WORLDS = ("default",)
 DEFAULT_LABEL = "(default)"
 """The default sandbox's name in the console's switcher (no namespace name has parentheses)."""
-_SWEEP_EVERY = 1.0
+SWEEP_EVERY = 1.0
 """Seconds of wall time between two looks for expired namespaces (done on the way of a request)."""
 
 WSGIEnviron = dict[str, Any]
@@ -85,6 +89,11 @@ class Namespace:
     """Deleted or expired: never saved again (a late save would bring it back at the next start)."""
     saving: threading.Lock = field(default_factory=threading.Lock)
     """Held while it is saved or forgotten, so a save in flight cannot land after its deletion."""
+    generation: int = 0
+    """On a shared store, which namespace of this name it is (a name deleted and created again is
+    another one)."""
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+    """What else stops with it (on a shared store, its lead)."""
 
     @property
     def sandbox(self) -> Sandbox:
@@ -135,10 +144,15 @@ class NamespaceRegistry:
         self._lock = threading.RLock()
         self._next_sweep = 0.0
         self._routes = CompiledRoutes()
+        self.shared: RedisNamespaces | None = None
+        """Set by ``serve --store``: the namespaces are then Redis', this dictionary this worker's
+        copies of them."""
 
     # --- lookup (the hot path of every namespaced request) -------------------------------------
     def use(self, name: str) -> Namespace | None:
         """The namespace called ``name``, marked as used now; None when there is none."""
+        if self.shared is not None:
+            return self.shared.use(name)
         now = self._wall()
         if now >= self._next_sweep:
             self.sweep()
@@ -155,12 +169,17 @@ class NamespaceRegistry:
     def sandboxes(self) -> list[tuple[str, str]]:
         """The server's sandboxes as the console's switcher lists them: a label and the prefix of
         its URLs, the default sandbox ("") first."""
-        return [(DEFAULT_LABEL, ""), *((n.name, PREFIX + n.name) for n in self.all())]
+        names = self.shared.names() if self.shared is not None else [n.name for n in self.all()]
+        return [(DEFAULT_LABEL, ""), *((name, PREFIX + name) for name in names)]
 
     def get(self, name: str) -> Namespace | None:
+        if self.shared is not None:
+            return self.shared.get(name)
         return self._namespaces.get(name)
 
     def all(self) -> list[Namespace]:
+        if self.shared is not None:
+            return self.shared.all()
         self.sweep()
         with self._lock:
             return sorted(self._namespaces.values(), key=lambda n: n.name)
@@ -169,11 +188,25 @@ class NamespaceRegistry:
     def create(self, request: NamespaceRequest) -> Namespace:
         """Build and register a namespace; refuses (changing nothing) a taken name, a full server,
         a world or settings that fail their checks."""
-        self.sweep()
+        if self.shared is None:
+            self.sweep()
+            with self._lock:
+                self._check_room(request.name)
+        sandbox = self.new_sandbox(request)
+        token = secrets.token_urlsafe(24) if self.config.admin_token else None
+        if self.shared is not None:
+            return self.shared.create(request, sandbox, token)
+        now = self._wall()
+        namespace = self.build(request.name, sandbox, request.idle_ttl, token, now, now)
         with self._lock:
-            self._check_room(request.name)
-        world = self._world(request.world)
-        sandbox = Sandbox(world, self._sandbox_config(request))
+            self._check_room(request.name)  # another request may have taken it meanwhile
+            self._namespaces[request.name] = namespace
+        self._save(namespace)
+        return namespace
+
+    def new_sandbox(self, request: NamespaceRequest) -> Sandbox:
+        """The sandbox a creation request asks for, at its start."""
+        sandbox = Sandbox(self._world(request.world), self._sandbox_config(request))
         if request.settings:
             try:
                 sandbox.update_config(request.settings)
@@ -181,31 +214,28 @@ class NamespaceRegistry:
                 raise InvalidRequest(
                     *(Problem(f"settings.{p.field}", p.message) for p in error.problems), code=error.code
                 ) from None
-        now = self._wall()
-        token = secrets.token_urlsafe(24) if self.config.admin_token else None
-        namespace = self._build(request.name, sandbox, request.idle_ttl, token, now, now)
-        with self._lock:
-            self._check_room(request.name)  # another request may have taken it meanwhile
-            self._namespaces[request.name] = namespace
-        self._save(namespace)
-        return namespace
+        return sandbox
 
     def delete(self, name: str) -> bool:
+        if self.shared is not None:
+            return self.shared.delete(name)
         with self._lock:
             namespace = self._namespaces.pop(name, None)
         if namespace is None:
             return False
         with namespace.saving:
-            self._close(namespace)
+            self.close_one(namespace)
             if self.options.store is not None:
                 self.options.store.delete(name)
         return True
 
     def sweep(self) -> list[str]:
         """Drop every namespace idle for longer than its TTL; the names dropped."""
+        if self.shared is not None:
+            return self.shared.sweep()
         now = self._wall()
         with self._lock:
-            self._next_sweep = now + _SWEEP_EVERY
+            self._next_sweep = now + SWEEP_EVERY
             expired = [n.name for n in self._namespaces.values() if now - n.last_used_at > n.idle_ttl]
         return [name for name in expired if self.delete(name)]
 
@@ -229,20 +259,49 @@ class NamespaceRegistry:
         with self._lock:
             namespaces = list(self._namespaces.values())
         for namespace in namespaces:
-            self._close(namespace)
+            self.close_one(namespace)
+
+    # --- this process's apps (on a shared store, its copies) ------------------------------------
+    def copy(self, name: str) -> Namespace | None:
+        return self._namespaces.get(name)
+
+    def copies(self) -> set[str]:
+        with self._lock:
+            return set(self._namespaces)
+
+    def keep(self, namespace: Namespace) -> None:
+        """Serve ``namespace`` under its name, closing the app it replaces."""
+        with self._lock:
+            old = self._namespaces.get(namespace.name)
+            self._namespaces[namespace.name] = namespace
+        if old is not None and old is not namespace:
+            self.close_one(old)
+
+    def discard(self, name: str) -> None:
+        with self._lock:
+            namespace = self._namespaces.pop(name, None)
+        if namespace is not None:
+            self.close_one(namespace)
 
     # --- helpers --------------------------------------------------------------------------------
     def _check_room(self, name: str) -> None:
         if name in self._namespaces:
-            raise Conflict.at(
-                "name", f"a namespace called {name!r} exists already; delete it first or pick another name"
-            )
+            raise self.taken(name)
         if len(self._namespaces) >= self.options.cap:
-            raise Conflict.at(
-                "name",
-                f"this server holds {self.options.cap} namespaces, its limit (serve --max-namespaces); "
-                "delete one first",
-            )
+            raise self.full()
+
+    @staticmethod
+    def taken(name: str) -> Conflict:
+        return Conflict.at(
+            "name", f"a namespace called {name!r} exists already; delete it first or pick another name"
+        )
+
+    def full(self) -> Conflict:
+        return Conflict.at(
+            "name",
+            f"this server holds {self.options.cap} namespaces, its limit (serve --max-namespaces); "
+            "delete one first",
+        )
 
     def _world(self, source: str | dict[str, Any] | None) -> World:
         """A shared world for a built-in name or the server's own; a posted document's own world."""
@@ -280,7 +339,7 @@ class NamespaceRegistry:
         base = self.config.sandbox
         return replace(base, seed=base.seed if request.seed is None else request.seed)
 
-    def _build(
+    def build(
         self, name: str, sandbox: Sandbox, ttl: float | None, token: str | None, created: float, used: float
     ) -> Namespace:
         config = ServerConfig(
@@ -317,13 +376,13 @@ class NamespaceRegistry:
         sandbox = Sandbox(world, replace(self.config.sandbox))
         # The app first, the state second: the app attaches the parts of the state that live above
         # the domain (the personas), and an import fills only the parts attached by then.
-        namespace = self._build(
+        namespace = self.build(
             record.name, sandbox, record.idle_ttl, record.token, record.created_at, record.last_used_at
         )
         try:
             sandbox.import_state(world, document)
         except InvalidRequest as error:
-            self._close(namespace)
+            self.close_one(namespace)
             raise WorldFileError("\n".join(f"{where}: {p}" for p in error.problems)) from None
         return namespace
 
@@ -333,9 +392,11 @@ class NamespaceRegistry:
             saver()
 
     @staticmethod
-    def _close(namespace: Namespace) -> None:
+    def close_one(namespace: Namespace) -> None:
         """Stop what runs on its own for the namespace: its personas' ticker, its webhooks."""
         namespace.closed = True
+        for stop in namespace.on_close:
+            stop()
         namespace.app.extensions["dsco_persona_ticker"].stop()
         dispatcher: WebhookDispatcher = namespace.app.extensions["dsco_webhooks"]
         dispatcher.close(timeout=1.0)
@@ -364,14 +425,22 @@ class NamespaceDispatcher:
         name, slash, rest = path[len(PREFIX) :].partition("/")
         namespace = self.registry.use(name)
         if namespace is None:
-            shown = json.dumps(name, ensure_ascii=True)
-            response = WerkzeugResponse(
-                f"namespace {shown}: no such namespace on this server (create it with POST "
-                "/_sandbox/namespaces, list them with GET /_sandbox/namespaces)\n",
-                status=404,
-                mimetype="text/plain",
-            )
-            return response(environ, start_response)
+            return _no_such_namespace(name, environ, start_response)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + name
         environ["PATH_INFO"] = slash + rest
-        return namespace.app(environ, start_response)
+        try:
+            return namespace.app(environ, start_response)
+        except SandboxGone:  # deleted or expired through another worker since the lookup
+            self.registry.discard(name)
+            return _no_such_namespace(name, environ, start_response)
+
+
+def _no_such_namespace(name: str, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+    shown = json.dumps(name, ensure_ascii=True)
+    response = WerkzeugResponse(
+        f"namespace {shown}: no such namespace on this server (create it with POST "
+        "/_sandbox/namespaces, list them with GET /_sandbox/namespaces)\n",
+        status=404,
+        mimetype="text/plain",
+    )
+    return response(environ, start_response)

@@ -8,7 +8,7 @@ methods these routes call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ class PersonaTicker:
     """Runs the personas' due actions as wall time passes (a daemon thread, started on demand).
 
     On a frozen clock nothing is due until someone advances it, and that runs the actions itself.
+    On a sandbox shared by many workers, ``may_run`` answers whether this worker leads: only the
+    leader's ticker runs them (another's would only take the shared lock to find nothing due).
     """
 
     def __init__(self, app: Flask, personas: Personas, interval: float) -> None:
@@ -86,6 +88,7 @@ class PersonaTicker:
         self._interval = interval
         self._started = threading.Event()
         self._stop = threading.Event()
+        self.may_run: Callable[[], bool] = _always
 
     def start(self) -> None:
         if self._started.is_set():
@@ -98,7 +101,11 @@ class PersonaTicker:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            if self._personas.catch_up():
+            if self.may_run() and self._personas.catch_up():
                 hook = self._app.extensions.get("dsco_after_change")
                 if hook is not None:
                     hook()
+
+
+def _always() -> bool:
+    return True

@@ -4,7 +4,8 @@ The parent binds the listening socket and holds the address lock, builds the app
 with Redis on the shared start, then forks N workers that all accept on that one socket (waitress,
 ``sockets=``). It serves nothing itself: it only restarts a worker that dies. Each worker keeps its
 own replica of the sandbox in step through :mod:`simulator.storage.shared.replica`, so any worker may
-answer any call.
+answer any call; one of them at a time leads (:mod:`simulator.storage.shared.leader`): it alone
+runs the personas' ticker and sends webhooks (:mod:`simulator.storage.shared.deliveries`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from flask import Flask
 
 from ..domain.errors import StorageFailed
 from ..domain.sandbox import Sandbox
-from ..storage.shared.link import RedisLink
+from ..storage.shared.leader import Leadership
+from ..storage.shared.link import LEAD_MILLIS, RedisLink
+from ..storage.shared.options import SNAPSHOT_EVERY
 from ..storage.shared.replica import Replica
+from .namespaces import NamespaceDispatcher, WSGIApp
 from .server import (
     SLOW_REQUEST_SECONDS,
     _address_lock,
@@ -34,39 +38,89 @@ from .server import (
     banner,
     waitress_server,
 )
+from .shared_lead import LEADERSHIP, follow_the_leader
+from .shared_namespaces import RedisNamespaces, SharingPolicy
 
 REPLICA = "dsco_shared_replica"
 """Where the app keeps its :class:`Replica` (``app.extensions``)."""
+SHARED_NAMESPACES = "dsco_shared_namespaces"
+"""Where an app with namespaces keeps its :class:`RedisNamespaces`."""
 _StartResponse = Callable[..., Any]
 
 
-def share_app(app: Flask, url: str, prefix: str) -> Replica:
-    """Keep ``app``'s sandbox in the Redis at ``url``, under ``prefix``; refuses (SharedStoreError)
-    a Redis that cannot be reached or may evict keys, or a shared start made with other settings."""
+def share_app(
+    app: Flask, url: str, prefix: str, snapshot_every: int = SNAPSHOT_EVERY, lead_millis: int = LEAD_MILLIS
+) -> Replica:
+    """Keep ``app``'s sandbox in the Redis at ``url``, under ``prefix``, with a snapshot every
+    ``snapshot_every`` entries of its log; refuses (SharedStoreError) a Redis that cannot be
+    reached or may evict keys, or a shared start made with other settings. Until :func:`lead`
+    starts its leadership, this worker sends no webhook and ticks no persona.
+
+    An app with namespaces keeps them there too (:mod:`simulator.http.shared_namespaces`): a
+    request under ``/ns/{name}`` holds that namespace's lock, never the default sandbox's, and
+    each namespace has a lead of its own."""
     link = RedisLink(url, prefix)
     link.check()
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
-    replica = Replica(link, "default", sandbox, app.extensions["dsco_contract"])
+    replica = Replica(
+        link, "default", sandbox, app.extensions["dsco_contract"], snapshot_every=snapshot_every
+    )
     replica.attach()
     app.extensions[REPLICA] = replica
-    app.wsgi_app = _caught_up(app.wsgi_app, sandbox)  # type: ignore[method-assign]
+    follow_the_leader(app, replica, lead_millis)
+    dispatcher = app.wsgi_app
+    if isinstance(dispatcher, NamespaceDispatcher):
+        dispatcher.default = held(dispatcher.default, sandbox)
+        policy = SharingPolicy(held, snapshot_every, lead_millis)
+        shared = RedisNamespaces(dispatcher.registry, link, policy)
+        dispatcher.registry.shared = app.extensions[SHARED_NAMESPACES] = shared
+    else:
+        app.wsgi_app = held(app.wsgi_app, sandbox)  # type: ignore[method-assign,assignment]
+    app.wsgi_app = answering_unavailable(app.wsgi_app)  # type: ignore[method-assign,assignment]
     return replica
 
 
-def _caught_up(wsgi_app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> Callable[..., Iterable[bytes]]:
+def lead(app: Flask) -> Leadership:
+    """Start taking part in the choice of a leader (in the worker process: threads), for the
+    default sandbox and every namespace this worker has a copy of, now or later."""
+    leadership: Leadership = app.extensions[LEADERSHIP]
+    leadership.start()
+    shared = app.extensions.get(SHARED_NAMESPACES)
+    if shared is not None:
+        shared.start_leading()
+    return leadership
+
+
+def held(wsgi_app: WSGIApp, sandbox: Sandbox) -> WSGIApp:
     """Run each request inside one hold of the shared lock.
 
     One hold per request costs two round trips to Redis (take the lock and learn the version;
     append and release), where a hold per step of a call (authenticate, admit, fault, run) would
     cost eight; it also makes a request one step of the global order, and lets the console and the
     control plane read the sandbox outside its lock and still see every worker's changes. A
-    streamed answer (a state export) takes the lock again for its snapshot. When Redis cannot be
-    reached, or the change could not be saved, the answer is a 503 with a JSON body whose
-    ``error`` is ``store_unavailable``, and the change is not kept.
+    streamed answer (a state export) takes the lock again for its snapshot.
     """
 
     def app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
         result: Iterable[bytes] | None = None
+        try:
+            with sandbox.lock:
+                result = wsgi_app(environ, start_response)
+        except BaseException:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            raise
+        return result
+
+    return app
+
+
+def answering_unavailable(wsgi_app: WSGIApp) -> WSGIApp:
+    """When Redis cannot be reached, or a change could not be saved, answer 503 with a JSON body
+    whose ``error`` is ``store_unavailable`` (the change is not kept)."""
+
+    def app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
         started = False
 
         def starting(*args: Any) -> Any:
@@ -75,12 +129,8 @@ def _caught_up(wsgi_app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> Ca
             return start_response(*args)
 
         try:
-            with sandbox.lock:
-                result = wsgi_app(environ, starting)
+            return wsgi_app(environ, starting)
         except StorageFailed as error:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
             body = json.dumps(
                 {"error": "store_unavailable", "error_description": error.problems[0].message}
             ).encode()
@@ -88,7 +138,6 @@ def _caught_up(wsgi_app: Callable[..., Iterable[bytes]], sandbox: Sandbox) -> Ca
             # The app's own answer, if it made one, is replaced (exc_info says so); else a first start.
             start_response("503 Service Unavailable", headers, *([sys.exc_info()] if started else []))
             return [body]
-        return result
 
     return app
 
@@ -119,6 +168,7 @@ def serve_workers(
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             _die_with(supervisor)
+            lead(app)
             server = waitress_server(
                 app, host, actual_port, threads, SLOW_REQUEST_SECONDS, sockets=[listener]
             )

@@ -3,6 +3,7 @@ and clients that send each request to the next worker in turn."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Flask
@@ -14,16 +15,28 @@ from simulator.domain.config import SandboxConfig
 from simulator.domain.sandbox import Sandbox
 from simulator.http import ServerConfig, create_app
 from simulator.http.workers import share_app
+from simulator.storage.shared.options import SNAPSHOT_EVERY
+
+LEAD_MILLIS = 1000
+"""A short lease, so that a test sees another worker take the lead within a second or two."""
 
 
-def shared_app(contract: Contract, url: str, prefix: str, **settings: Any) -> Flask:
-    """One worker: an app whose sandbox starts frozen at START, then shares the store."""
+def shared_app(
+    contract: Contract,
+    url: str,
+    prefix: str,
+    server: ServerConfig | None = None,
+    snapshot_every: int = SNAPSHOT_EVERY,
+    **settings: Any,
+) -> Flask:
+    """One worker: an app whose sandbox starts frozen at START, then shares the store (``server``:
+    the app's other settings; leads only once a test starts its leadership, as a worker does)."""
     config = SandboxConfig(**{"rate_limit": False, "lag_min": LAG, "lag_max": LAG, **settings})
-    app = create_app(ServerConfig(sandbox=config), contract=contract)
+    app = create_app(dataclasses.replace(server or ServerConfig(), sandbox=config), contract=contract)
     app.test_client_class = CheckedClient
     sandbox: Sandbox = app.extensions["dsco_sandbox"]
     sandbox.clock.restore(START, frozen=True)
-    share_app(app, url, prefix)
+    share_app(app, url, prefix, snapshot_every, LEAD_MILLIS)
     return app
 
 

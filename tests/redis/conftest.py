@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from shared_support import SharedApi, alternating_api
+from webhook_support import Receiver
 
 from simulator.contract.validation import Contract
 
@@ -29,3 +31,12 @@ def contract() -> Contract:
 @pytest.fixture
 def api(workers: tuple[Flask, Flask]) -> SharedApi:
     return alternating_api(workers)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A loopback webhook receiver that answers 204 to every delivery."""
+    made = Receiver([204])
+    yield made
+    made.server.shutdown()
+    made.server.server_close()

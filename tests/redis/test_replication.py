@@ -106,3 +106,20 @@ def test_personas_switched_on_one_worker_act_once_for_every_worker(
     assert shared == play(alone, alone)  # as many actions as one process makes, no more
     with sandbox_of(workers[1]).lock:
         assert sorted((c.id, c.title) for c in sandbox_of(workers[1]).store.all_conversations()) == shared
+
+
+def test_tokens_swept_on_one_worker_are_swept_alike_on_the_other(workers: tuple[Flask, Flask]) -> None:
+    # The sandbox clock stands years before Redis' clock: a sweep of expired tokens (made once the
+    # table passes 1024) must read the sandbox clock on the replaying worker too.
+    one, other = (sandbox_of(app) for app in workers)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": NORTHWIND,
+        "client_secret": f"{NORTHWIND}-secret",
+    }
+    with one.lock:  # one hold, one entry: quick
+        for _ in range(1030):
+            one.issue_token(form)
+        issued = list(one.auth.issued)
+    with other.lock:
+        assert list(other.auth.issued) == issued

@@ -36,8 +36,16 @@ def test_a_shared_store_and_a_state_file_are_exclusive(tmp_path: Path) -> None:
     assert "exclusive" in done.stderr
 
 
+def test_a_negative_snapshot_interval_is_refused() -> None:
+    done = serve_exit(
+        "--store", "redis://127.0.0.1:1/0", "--max-namespaces", "0", "--redis-snapshot-every", "-1"
+    )
+    assert done.returncode == 2
+    assert "--redis-snapshot-every -1: expected 0 (never) or more" in done.stderr
+
+
 def test_an_unreachable_redis_is_one_line_and_exit_2() -> None:
-    done = serve_exit("--store", f"redis://127.0.0.1:{free_port()}/0", "--max-namespaces", "0")
+    done = serve_exit("--store", f"redis://127.0.0.1:{free_port()}/0")
     assert done.returncode == 2
     assert "cannot reach Redis" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
@@ -50,7 +58,7 @@ def test_a_redis_that_may_evict_keys_is_refused(tmp_path: Path) -> None:
         import redis
 
         redis.Redis.from_url(server.url).config_set("maxmemory-policy", "allkeys-lru")
-        done = serve_exit("--store", server.url, "--max-namespaces", "0")
+        done = serve_exit("--store", server.url)
         assert done.returncode == 2
         assert "maxmemory-policy is allkeys-lru" in done.stderr
     finally:
@@ -64,7 +72,9 @@ def _children(pid: int) -> set[int]:
     return {int(child) for child in path.read_text().split()}
 
 
-def test_two_workers_serve_one_sandbox_and_a_killed_worker_is_restarted(redis_server: RedisServer) -> None:
+def test_two_workers_serve_one_sandbox_and_its_namespaces_and_a_killed_worker_is_restarted(
+    redis_server: RedisServer,
+) -> None:
     served = start(
         "--store",
         redis_server.url,
@@ -72,8 +82,6 @@ def test_two_workers_serve_one_sandbox_and_a_killed_worker_is_restarted(redis_se
         f"serve-{os.getpid()}:",
         "--workers",
         "2",
-        "--max-namespaces",
-        "0",
         "--no-rate-limit",
         "--threads",
         "2",
@@ -107,5 +115,21 @@ def test_two_workers_serve_one_sandbox_and_a_killed_worker_is_restarted(redis_se
         )
         assert listed.status_code == 200, listed.text
         assert made <= {c["id"] for c in listed.json()["conversations"]}
+        # Namespaces too: created through one worker, used, listed and deleted through either.
+        created = requests.post(f"{base}/_sandbox/namespaces", json={"name": "ci-1"}, timeout=10)
+        assert created.status_code == 201, created.text
+        for i in range(6):
+            answer = requests.post(
+                f"{base}/ns/ci-1/api/v3/conversation",
+                json={"title": f"t{i}", "otherPartyTradingPartnerId": "aaa-bbb-ccc"},
+                headers=headers,
+                timeout=10,
+            )
+            assert answer.status_code == 201, answer.text
+        namespaces = requests.get(f"{base}/_sandbox/namespaces", timeout=10).json()["namespaces"]
+        assert [(n["name"], n["conversations"]) for n in namespaces] == [("ci-1", 6)]
+        assert requests.delete(f"{base}/_sandbox/namespaces/ci-1", timeout=10).status_code == 200
+        for _ in range(4):
+            assert requests.get(f"{base}/ns/ci-1/_sandbox/health", timeout=10).status_code == 404
     finally:
         assert served.stop() == 0

@@ -4,19 +4,16 @@ after a restart: same delivery id, same signed body, at the attempt it had reach
 from __future__ import annotations
 
 import contextlib
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from webhook_support import SECRET, Receiver, world_with_webhook
 
 from simulator.domain.config import SandboxConfig
 from simulator.http.app import PENDING_WEBHOOKS, ServerConfig, create_app
-from simulator.loading.resources import default_world_path
 from simulator.webhooks import (
     ATTEMPT_HEADER,
     DELIVERY_HEADER,
@@ -26,47 +23,11 @@ from simulator.webhooks import (
     verify,
 )
 
-SECRET = "whsec-restart"
 RETAILER = {
     "grant_type": "client_credentials",
     "client_id": "retailer-demo",
     "client_secret": "retailer-demo-secret",
 }
-
-
-class Receiver:
-    """A loopback receiver that answers each POST with the next status (the last one repeats)."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.posts: list[tuple[dict[str, str], bytes]] = []
-        self.arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver.arrived:
-                    receiver.posts.append((dict(self.headers.items()), body))
-                    status = receiver.statuses[min(len(receiver.posts), len(receiver.statuses)) - 1]
-                    receiver.arrived.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.posts) >= count, timeout)
 
 
 @pytest.fixture
@@ -105,14 +66,6 @@ def stop(app: Flask) -> None:
     database = app.extensions.get("dsco_state_database")
     if database is not None:
         database.database.close()
-
-
-def world_with_webhook(path: Path, url: str) -> Path:
-    world = json.loads(default_world_path().read_text("utf-8"))
-    [acme] = [a for a in world["accounts"] if a["dscoAccountId"] == "2000001"]
-    acme["webhook"] = {"url": url, "secret": SECRET}
-    path.write_text(json.dumps(world), "utf-8")
-    return path
 
 
 def first_attempt_reported(app: Flask) -> None:

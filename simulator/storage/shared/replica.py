@@ -25,12 +25,21 @@ process, whichever worker (on whichever host) answers them. How:
   replay sees exactly the instants the original call saw.
 
 What stays per worker: the journal (it records what this worker's front end saw, plus the
-notifications its replays raise), webhook deliveries (sent by the worker whose call raised them;
-replays deliver nothing) and view caches (which only ever hold records this worker's own replica
-wrote, so they cannot be stale).
+notifications and the leader's webhook attempts its replays bring) and view caches (which only
+ever hold records this worker's own replica wrote, so they cannot be stale). Webhook deliveries
+are raised alike by every replica, the writer's and the replays, and told to the ``observer``
+entry by entry; ``deliveries.py`` lets the leading worker alone send them.
 
-The log is replayed from the start by a worker that starts (or loses track after a failed commit),
-so its length is the cost of starting a worker: see the README for forgetting a sandbox's keys.
+Snapshots keep the log short. The hold whose entry reaches a multiple of :data:`SNAPSHOT_EVERY`
+takes the whole state (the state document, its pending webhook deliveries included, the
+rate-limit windows, and the instant the clock's source was pinned to), encodes it once the lock
+is released and stores it; the log before the previous snapshot is trimmed. A worker that
+starts, or must rebuild, or finds the entries it needs trimmed, imports the latest snapshot and
+replays only the entries after it (the observer hears which version the deliveries the snapshot
+holds were raised by).
+The clock's source hands out whole milliseconds, so the clock's offset from it is whole
+milliseconds too and the exported ``now`` carries it exactly: a copy loaded from a snapshot reads
+the same times as one that replayed the whole log.
 """
 
 from __future__ import annotations
@@ -39,9 +48,8 @@ import contextlib
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ...contract.validation import Contract
 from ...domain.auth import IssuedToken, token_to_json
@@ -50,11 +58,25 @@ from ...domain.errors import StorageFailed
 from ...domain.models import Account
 from ...domain.sandbox import Sandbox
 from ...loading.bootstrap import world_from_document
-from .link import WAIT_SECONDS, RedisLink, SharedStoreError, StoreUnavailable
+from .link import WAIT_SECONDS, Entry, RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
+from .options import SNAPSHOT_EVERY
 
+EXTENSION_CALLS = ("catch_up", "replace", "journal_attempt")
+"""The methods of an attached extension that are recorded and replayed when it has them: the
+personas' run and configuration, and the journal of a webhook attempt (made by the leader only,
+shown by every worker)."""
 RENEW_EVERY = 500
 """Entries replayed between two renewals of the lock during a long catch-up."""
 _FINGERPRINT_LEFT_OUT = ("exportedAt", "clock")
+
+
+class EntryObserver(Protocol):
+    """Told, after each log entry this replica ran or replayed, whether it is in the log."""
+
+    def entry_kept(self, position: int) -> None: ...
+    def entry_lost(self) -> None: ...
+    def state_loaded(self, position: int) -> None: ...
+    def log_restarted(self) -> None: ...
 
 
 class PinnedTime:
@@ -64,7 +86,7 @@ class PinnedTime:
         self.instant = instant
 
     def now(self) -> int:
-        return self.instant
+        return self.instant - self.instant % 1000  # whole milliseconds: see the module's docstring
 
 
 class SharedLock:
@@ -88,12 +110,15 @@ class SharedLock:
         return True
 
     def release(self) -> None:
+        after = None
         try:
             if self._depth == 1:
-                self._replica.end()
+                after = self._replica.end()
         finally:
             self._depth -= 1
             self._local.release()
+        if after is not None:
+            after()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -109,13 +134,24 @@ def unavailable(reason: str) -> StorageFailed:
 class Replica:
     """Keeps ``sandbox`` (this worker's copy) in step with the shared sandbox ``name`` in Redis."""
 
-    def __init__(self, link: RedisLink, name: str, sandbox: Sandbox, contract: Contract) -> None:
+    def __init__(
+        self,
+        link: RedisLink,
+        name: str,
+        sandbox: Sandbox,
+        contract: Contract,
+        entry: Entry | None = None,
+        *,
+        snapshot_every: int = SNAPSHOT_EVERY,
+    ) -> None:
         self.link = link
-        self.keys = link.keys(name)
+        self.snapshot_every = snapshot_every
+        self.keys = link.keys(name, entry)
         self.sandbox = sandbox
         self.contract = contract
         self._time = PinnedTime(0)
         self._version = 0
+        self._snapshot_version = 0
         self._token: str | None = None
         self._hold_instant = 0
         self._last_instant = 0
@@ -128,6 +164,10 @@ class Replica:
         self._originals: dict[str, Callable[..., Any]] = {}
         self.replayed = 0
         """Entries replayed by this worker so far (for the bench and the tests)."""
+        self.loaded = 0
+        """Snapshots imported by this worker so far (for the bench and the tests)."""
+        self.observer: EntryObserver | None = None
+        """Told which log entry raised what (the webhook deliveries, ``deliveries.py``)."""
 
     # --- start ------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -175,18 +215,13 @@ class Replica:
     # --- holds ------------------------------------------------------------------------------
     def begin(self) -> None:
         """Take the lock in Redis and catch up (the outermost ``with sandbox.lock``)."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        delay = 0.0002
         try:
-            while True:
-                got = self.link.acquire(self.keys)
-                if got is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise unavailable(f"the shared sandbox stayed busy for {WAIT_SECONDS:.0f} s")
-                time.sleep(delay)
-                delay = min(delay * 2, 0.005)
-            self._token, version, now = got
+            got = self.link.wait_for(self.keys)
+            if got is None:
+                raise unavailable(f"the shared sandbox stayed busy for {WAIT_SECONDS:.0f} s")
+            self._token, version, now, self._snapshot_version = got
+            if version < self._version and self.observer is not None:
+                self.observer.log_restarted()
             if self._stale or version < self._version:
                 self._rebuild()
             if version > self._version:
@@ -201,66 +236,124 @@ class Replica:
         self._time.instant = self._hold_instant
         self._ops = []
 
-    def end(self) -> None:
-        """Append what this hold did to the log and release, as one step."""
+    def end(self) -> Callable[[], None] | None:
+        """Append what this hold did to the log and release, as one step; returns what is left to
+        do once the local lock is released too (storing a snapshot that fell due), if anything."""
         entries = []
         if self._ops:
             entries.append(json.dumps({"t": self._hold_instant, "ops": self._ops}, separators=(",", ":")))
             self._ops = []
+        snapshot = (
+            self._take_snapshot() if self._snapshot_due(self._version + len(entries), entries) else None
+        )
         token, self._token = self._token, None
         assert token is not None
         try:
             version = self.link.commit(self.keys, token, self._version, entries)
         except StoreUnavailable as error:
+            version = -3
+            reason = str(error)
+        else:
+            reason = "this worker's hold on the shared sandbox expired before it could save"
+        if version < 0:
+            self._told(None)
             if entries:
                 self._stale = True  # this replica ran a call the log may not have: start over
-                raise unavailable(str(error)) from None
-            return
-        if version < 0:
-            if entries:
-                self._stale = True
-                raise unavailable("this worker's hold on the shared sandbox expired before it could save")
-            return
+                raise unavailable(reason)
+            return None
         self._version = version
         self._last_instant = self._hold_instant
+        self._told(version if entries else None)
+        return None if snapshot is None else lambda: self._store_snapshot(version, snapshot)
+
+    def _told(self, position: int | None) -> None:
+        """Tell the observer whether what this hold raised is in the log (at ``position``)."""
+        if self.observer is not None:
+            if position is None:
+                self.observer.entry_lost()
+            else:
+                self.observer.entry_kept(position)
+
+    def behind(self) -> bool:
+        """Whether the log has entries this replica has not replayed (read without the lock)."""
+        return self.link.version(self.keys) != self._version
+
+    def _snapshot_due(self, version: int, entries: list[str]) -> bool:
+        """Whether this hold takes a snapshot: the one whose entry reaches a multiple of the
+        interval (one hold in the whole sandbox, so workers do not all encode one at once), or any
+        hold once the latest snapshot is two intervals old (one that could not be stored)."""
+        every = self.snapshot_every
+        if every <= 0:
+            return False
+        return (bool(entries) and version % every == 0) or version - self._snapshot_version >= 2 * every
+
+    def _take_snapshot(self) -> Callable[[], str]:
+        """The state as it is at the end of this hold, as a function that encodes it later, with
+        what a replay needs beside it: the instant the clock's source is pinned to (the clock's
+        offset from it is in the state's ``now``) and the rate-limit windows (not state, yet they
+        decide the next calls)."""
+        build = self.sandbox.take_state()
+        head = {"t": self._hold_instant, "rateLimits": self.sandbox.rate_limiter.windows()}
+        return lambda: json.dumps({**head, "state": build()}, separators=(",", ":"))
+
+    def _store_snapshot(self, version: int, snapshot: Callable[[], str]) -> None:
+        """Encode and store a snapshot after the hold, while other calls go on on every worker
+        (and on this one); one that cannot be stored now falls due again at the next hold."""
+        with contextlib.suppress(StoreUnavailable):
+            if self.link.store_snapshot(self.keys, version, snapshot()):
+                self._snapshot_version = max(self._snapshot_version, version)
 
     def _abandon(self) -> None:
+        self._told(None)
         token, self._token = self._token, None
         if token is not None:
             with contextlib.suppress(StoreUnavailable):  # else the lock expires on its own
                 self.link.commit(self.keys, token, self._version, [])
 
     def _catch_up(self, version: int) -> None:
+        if self._version == 0 and 0 < self._snapshot_version <= version:
+            self._rebuild()  # a worker that starts begins at the latest snapshot
         raw = self.link.entries(self.keys, self._version, version - 1)
-        if len(raw) != version - self._version:
-            self._rebuild()
-            raw = self.link.entries(self.keys, 0, version - 1)
+        if raw is None or len(raw) != version - self._version:
+            self._rebuild()  # the entries it needs were trimmed: the snapshot is past them
+            raw = self.link.entries(self.keys, self._version, version - 1)
+            if raw is None or len(raw) != version - self._version:
+                self._stale = True
+                raise StoreUnavailable("the shared log lacks entries its latest snapshot does not cover")
         self._replay(raw)
         self._version = version
 
     def _rebuild(self) -> None:
-        """Back to the shared start, to replay the whole log (a new worker, or one whose commit
-        failed after its replica had already run the call)."""
-        initial = self._initial
+        """Back to the latest snapshot, or to the shared start before the first one, to replay the
+        log from there (a new worker, one whose entries were trimmed, or one whose commit failed
+        after its replica had already run the call)."""
         # A Redis that lost its data lost the start too: put it back, so a worker that starts
         # later agrees with this one on the clock's base.
         self.link.set_new(self.keys.base, json.dumps(self._base))
-        self._time.instant = self._base["pinned"]
+        found = self.link.snapshot(self.keys)
+        if found is None:
+            version, snapshot = 0, {"t": self._base["pinned"], "rateLimits": [], "state": self._initial}
+        else:
+            version, snapshot = found[0], json.loads(found[1])
+        document = snapshot["state"]
+        self._time.instant = snapshot["t"]  # what the clock's offset in the document is from
         self._replaying = True
         try:
-            world = world_from_document(self.contract, initial["world"], "shared start")
-            self._originals["import_state"](world, initial)
+            world = world_from_document(self.contract, document["world"], "shared snapshot")
+            self._originals["import_state"](world, document)
+            self.sandbox.rate_limiter.restore_windows(snapshot["rateLimits"])
         finally:
             self._replaying = False
-        self._pin_clock(self._base["pinned"], self._base["clock"])
-        self._last_instant = self._base["pinned"]
-        self._version = 0
+        self._last_instant = snapshot["t"]
+        self._version = version
+        self._snapshot_version = version
         self._stale = False
+        self.loaded += found is not None
+        if self.observer is not None:  # the deliveries the state holds pending were raised by then
+            self.observer.state_loaded(version)
 
     def _replay(self, raw: list[str]) -> None:
-        sandbox = self.sandbox
-        listeners = sandbox.notifications._listeners  # replays deliver no webhooks
-        sandbox.notifications._listeners = []
+        first = self._version + 1
         self._replaying = True
         try:
             for count, text in enumerate(raw, 1):
@@ -272,12 +365,12 @@ class Replica:
                         self._apply(op)
                     except Exception:  # it failed the same way when first run
                         continue
+                self._told(first + count - 1)
                 if count % RENEW_EVERY == 0 and self._token is not None:
                     self.link.renew(self.keys, self._token)
             self.replayed += len(raw)
         finally:
             self._replaying = False
-            sandbox.notifications._listeners = listeners
 
     # --- recording and replaying the entry points ------------------------------------------
     def _apply(self, op: list[Any]) -> None:
@@ -290,7 +383,7 @@ class Replica:
         elif kind == "fault":
             original["fault_for"](args[0])
         elif kind == "token":
-            sandbox.auth._forget_expired(self._time.instant)  # as issue() does
+            sandbox.auth._forget_expired(sandbox.clock.now())  # as issue() does, by the sandbox clock
             token = args[0]
             issued = IssuedToken(token["accessToken"], token["dscoAccountId"], token["expiresAt"])
             sandbox.auth.issued[issued.access_token] = issued
@@ -324,7 +417,7 @@ class Replica:
         self._wrap(sandbox, "issue_token", None, lambda token: ["token", token_to_json(token)])
         self._wrap(sandbox, "import_state", None, lambda _: ["import", sandbox.export_state()])
         for name, extension in sandbox.extensions.items():
-            for method in ("catch_up", "replace"):
+            for method in EXTENSION_CALLS:
                 if callable(getattr(extension, method, None)):
                     self._wrap(
                         extension,
@@ -371,13 +464,14 @@ class Replica:
 
 
 def _next_tick_on_outage(catch_up: Callable[[], int]) -> Callable[[], int]:
-    """A persona ticker's catch-up that, while Redis is away, does nothing until its next tick
-    (rather than end the ticker's thread with the 503 a request would get)."""
+    """A persona ticker's catch-up that, while Redis is away (or once its namespace is gone, until
+    this worker closes its copy), does nothing until its next tick, rather than end the ticker's
+    thread with the 503 (or 404) a request would get."""
 
     def patient() -> int:
         try:
             return catch_up()
-        except StorageFailed:
+        except (StorageFailed, SandboxGone):
             return 0
 
     return patient
