@@ -37,7 +37,7 @@ from ..domain.sandbox import Sandbox
 from ..domain.world import World
 from ..loading.bootstrap import WorldFileError, read_world, world_from_document
 from ..storage.namespace_store import NamespaceStore, SavedNamespace
-from ..storage.shared.link import SandboxGone
+from ..storage.shared.errors import SandboxGone
 from ..webhooks import WebhookDispatcher, is_loopback_url
 from .app import ServerConfig, create_app
 from .compiled_routes import CompiledRoutes

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
-from ..storage.shared.link import RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
+from ..storage.shared.errors import SandboxGone, SharedStoreError, StoreUnavailable
+from ..storage.shared.link import RedisLink
 from ..storage.shared.namespaces import Found, NamespaceEntry, SharedNamespaces
 from ..storage.shared.replica import Replica, unavailable
 from .namespaces import SWEEP_EVERY, Namespace, NamespaceRegistry, NamespaceRequest, WSGIApp

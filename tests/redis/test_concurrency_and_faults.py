@@ -141,7 +141,7 @@ def test_a_worker_started_with_other_settings_is_refused(
 ) -> None:
     import pytest
 
-    from simulator.storage.shared.link import SharedStoreError
+    from simulator.storage.shared.errors import SharedStoreError
 
     pair(contract, redis_server.url, redis_prefix)
     with pytest.raises(SharedStoreError, match="other settings"):

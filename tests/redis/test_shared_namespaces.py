@@ -19,7 +19,7 @@ from simulator.http import ServerConfig
 from simulator.http.namespace_control import create_server_app
 from simulator.http.namespaces import NamespaceOptions
 from simulator.http.workers import share_app
-from simulator.storage.shared.link import SandboxGone
+from simulator.storage.shared.errors import SandboxGone
 
 NAMESPACES = "/_sandbox/namespaces"
 ADMIN = {"Authorization": "bearer server-secret"}

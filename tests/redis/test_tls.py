@@ -10,7 +10,7 @@ from redis_support import RedisServer, free_port, self_signed_certificate
 from shared_support import SharedApi, shared_app
 
 from simulator.contract.validation import Contract
-from simulator.storage.shared.link import SharedStoreError
+from simulator.storage.shared.errors import SharedStoreError
 
 
 def test_a_sandbox_is_shared_through_a_redis_that_speaks_tls_only(

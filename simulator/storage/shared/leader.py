@@ -24,7 +24,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from .link import LEAD_MILLIS, Keys, RedisLink, SandboxGone, StoreUnavailable
+from .errors import SandboxGone, StoreUnavailable
+from .link import LEAD_MILLIS, Keys, RedisLink
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ...loading.bootstrap import WorldFileError
+from .errors import SandboxGone, SharedStoreError, StoreUnavailable
 
 try:
     import redis
@@ -127,18 +127,6 @@ return 1
 """Record how far one delivery went (``position:attempt`` or ``position:done``) and move the mark
 below which every delivery is settled, dropping the records it covers: only while the caller's
 token still leads."""
-
-
-class SharedStoreError(WorldFileError):
-    """A shared store that cannot be used, as one line saying what to do (exit 2 at start)."""
-
-
-class StoreUnavailable(Exception):
-    """Redis could not be reached, or the hold was lost, while serving (answered 503)."""
-
-
-class SandboxGone(Exception):
-    """The sandbox's registry entry is gone (a namespace deleted or expired through any worker)."""
 
 
 @dataclass(frozen=True)

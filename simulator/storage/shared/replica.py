@@ -58,7 +58,8 @@ from ...domain.errors import StorageFailed
 from ...domain.models import Account
 from ...domain.sandbox import Sandbox
 from ...loading.bootstrap import world_from_document
-from .link import WAIT_SECONDS, Entry, RedisLink, SandboxGone, SharedStoreError, StoreUnavailable
+from .errors import SandboxGone, SharedStoreError, StoreUnavailable
+from .link import WAIT_SECONDS, Entry, RedisLink
 from .options import SNAPSHOT_EVERY
 
 EXTENSION_CALLS = ("catch_up", "replace", "journal_attempt")
