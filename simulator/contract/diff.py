@@ -22,6 +22,8 @@ from urllib.parse import unquote
 
 import yaml
 
+from .yamlnodes import load_document
+
 __all__ = [
     "Difference",
     "dereference",
@@ -90,7 +92,7 @@ def _read_file(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
         return json.loads(text)
-    return yaml.safe_load(text)
+    return load_document(text)
 
 
 def _follow_pointer(document: Any, pointer: str, where: str) -> Any:
