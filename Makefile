@@ -38,10 +38,13 @@ typecheck: $(STAMP)
 # on a served sandbox, a browser or a subprocess. `--dist loadfile` keeps each test file on one
 # worker, so a module's fixtures (a served sandbox, the browser) still start once; a session fixture
 # (the redis-server, the reliability servers, the wheel) starts once per worker that needs it, each
-# on a free port in a folder of its own.
+# on a free port in a folder of its own. Files go out in collection order, where tests/conftest.py
+# puts the long ones first (xdist would otherwise send the files with the most tests first, and the
+# long files of few tests would run last, alone).
 PYTEST_WORKERS ?= 4
 unit: $(STAMP) browser redis
-	$(CACHED_BYTECODE) HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(CACHED_BYTECODE) HYPOTHESIS_PROFILE=ci \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The console's browser tests (tests/browser) drive Debian's chromium through chromedriver. As root,
 # install them when missing, refreshing the package lists only when the first try fails; elsewhere
