@@ -22,8 +22,6 @@ from urllib.parse import unquote
 
 import yaml
 
-from .yamlnodes import load_document
-
 __all__ = [
     "Difference",
     "dereference",
@@ -92,7 +90,7 @@ def _read_file(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
         return json.loads(text)
-    return load_document(text)
+    return yaml.safe_load(text)
 
 
 def _follow_pointer(document: Any, pointer: str, where: str) -> Any:

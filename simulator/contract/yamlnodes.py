@@ -17,9 +17,10 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 
 def load_document(text: str) -> Any:
-    """Parse one YAML document as ``yaml.safe_load`` does, with libyaml's C loader where PyYAML has
-    it: the contract is parsed whenever a server starts or a test builds one, and the pure-Python
-    loader takes most of a second on our openapi.yaml and seconds on the vendor's document."""
+    """Parse one of our contract documents as ``yaml.safe_load`` does, with libyaml's C loader where
+    PyYAML has it: the contract is parsed whenever a server starts or a test builds one, and the
+    pure-Python loader takes most of a second on openapi.yaml. Documents users give (the vendor's,
+    to ``contract diff``) keep the pure-Python loader, whose error messages the commands quote."""
     return yaml.load(text, Loader=_SAFE_LOADER)
 
 
