@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test test-fast lint typecheck unit bench docs clean browser screenshots redis
 
+# Python's bytecode (and pytest's rewritten test modules) are cached under .venv even where the
+# environment sets PYTHONDONTWRITEBYTECODE: without the cache every process compiles again each
+# module it imports: every pytest worker and every sandbox a test serves.
+CACHED_BYTECODE := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -29,8 +34,17 @@ typecheck: $(STAMP)
 	  printf '%s: ' "$$part"; $(BIN)/mypy $$part || status=1; \
 	done; exit $$status
 
+# pytest runs on PYTEST_WORKERS processes (pytest-xdist), more than the 2 cores CI has: many tests wait
+# on a served sandbox, a browser or a subprocess. `--dist loadfile` keeps each test file on one
+# worker, so a module's fixtures (a served sandbox, the browser) still start once; a session fixture
+# (the redis-server, the reliability servers, the wheel) starts once per worker that needs it, each
+# on a free port in a folder of its own. Files go out in collection order, where tests/conftest.py
+# puts the long ones first (xdist would otherwise send the files with the most tests first, and the
+# long files of few tests would run last, alone).
+PYTEST_WORKERS ?= 4
 unit: $(STAMP) browser redis
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest
+	$(CACHED_BYTECODE) HYPOTHESIS_PROFILE=ci \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The console's browser tests (tests/browser) drive Debian's chromium through chromedriver. As root,
 # install them when missing, refreshing the package lists only when the first try fails; elsewhere
@@ -75,12 +89,9 @@ test: lint typecheck unit
 # The inner loop: the domain, the contract, the in-process HTTP app and the layer rules, leaving out
 # whatever starts a process (e2e) or runs long (slow); `make test` is the gate. More folders or
 # flags: make test-fast FAST_PATHS="tests/domain tests/scenario" PYTEST_ARGS="-x -n 2".
-# Python's bytecode (and pytest's rewritten test modules) are cached under .venv even where the
-# environment sets PYTHONDONTWRITEBYTECODE: without the cache every run compiles again each module
-# it imports, about 7 of the seconds a run takes.
 FAST_PATHS ?= tests/domain tests/contract tests/http tests/test_architecture.py
 test-fast: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache \
+	$(CACHED_BYTECODE) \
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q -m "not slow and not e2e" $(PYTEST_ARGS) $(FAST_PATHS)
 
 # Performance, side by side with the peers (docs/performance.md); under 10 minutes on 2 cores.

@@ -16,7 +16,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from fast_loop_support import processes_only_if_marked
+from fast_loop_support import long_files_first, processes_only_if_marked
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from redis_support import RedisServer, free_port, require_redis_server
@@ -73,6 +73,11 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     return next(out.glob("dsco_sandbox-*.whl"))
+
+
+@pytest.hookimpl(trylast=True)  # after the folders' conftests have added their marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    long_files_first(items)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -42,8 +42,10 @@ class Served:
 
 
 def start(*args: str, **popen: Any) -> Served:
-    """Run ``python -m simulator serve --port 0 ARGS`` and wait for its banner (20 s at most).
+    """Run ``python -m simulator serve --port 0 ARGS`` and wait for its banner (60 s at most).
 
+    A start takes a second or two of one core; the margin is for a 2-core machine running the suite's
+    workers and their servers at once, where a start was seen to take over 20 s.
     ``popen`` goes to ``subprocess.Popen`` as it is (e.g. a ``preexec_fn``).
     """
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by Served.stop()
@@ -57,7 +59,7 @@ def start(*args: str, **popen: Any) -> Served:
     )
     assert process.stdout is not None
     banner: list[str] = []
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:

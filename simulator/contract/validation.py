@@ -17,13 +17,13 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin
 
-import yaml
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ..domain.clock import parse_rfc3339
 from ..loading.resources import data_dir
+from .yamlnodes import load_document
 
 DATE_TIME_EXAMPLE = "2023-05-01T09:29:55Z"
 _JSON_TYPE_NAMES = MappingProxyType(
@@ -107,7 +107,7 @@ class Contract:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = (root or data_dir("contracts")).resolve()
-        self.openapi: dict[str, Any] = yaml.safe_load((self.root / "openapi.yaml").read_text("utf-8"))
+        self.openapi: dict[str, Any] = load_document((self.root / "openapi.yaml").read_text("utf-8"))
         self._documents: dict[str, Any] = {}
         for path in sorted(self.root.rglob("*.json")):
             uri = path.as_uri()

@@ -18,6 +18,8 @@ from contract_support import iter_refs, ref_target_exists
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from simulator.contract.yamlnodes import load_document
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "contracts"
 OPENAPI = CONTRACTS / "openapi.yaml"
@@ -274,3 +276,11 @@ def test_links_chain_created_ids_into_the_follow_up_operations() -> None:
     assert message_link["requestBody"]["dscoMessageId"] == "$response.body#/dscoMessageId"
     targets = {link["operationId"] for link in created_links} | {message_link["operationId"]}
     assert targets <= set(ops)
+
+
+@pytest.mark.parametrize("name", ["openapi.yaml", "sandbox-openapi.yaml", "deviations.yaml"])
+def test_the_fast_loader_reads_each_contract_file_as_safe_load_does(name: str) -> None:
+    """The sandbox parses its contract with libyaml's loader where PyYAML has one; it must read our
+    files exactly as the pure-Python safe loader does."""
+    text = (CONTRACTS / name).read_text(encoding="utf-8")
+    assert load_document(text) == yaml.safe_load(text)
