@@ -24,6 +24,7 @@ from simulator.http import ServerConfig
 from simulator.http.app import PENDING_WEBHOOKS
 from simulator.http.workers import REPLICA, lead
 from simulator.storage.shared.leader import Leadership
+from simulator.storage.shared.link import RedisLink
 from simulator.webhooks import ATTEMPT_HEADER, DELIVERY_HEADER, SIGNATURE_HEADER, Delivery, verify
 
 LEGACY = {"Authorization": "Bearer retailer-demo-token"}  # the default world's retailer
@@ -211,3 +212,18 @@ def test_a_delivery_in_retry_when_the_leader_is_killed_is_made_by_the_next_leade
         assert len(receiver.posts) == 2  # delivered (204): nobody sends it again
     finally:
         assert served.stop() == 0
+
+
+def test_a_settlement_that_lands_after_a_later_mark_leaves_no_line(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # The dispatcher reports attempts from several threads, so a report that computed an older mark
+    # can reach Redis after one that moved the mark past it: its line is settled all the same.
+    link = RedisLink(redis_server.url, redis_prefix)
+    keys = link.keys("default")
+    token = link.lead(keys, "test", 3000)
+    assert token is not None
+    assert link.settle(keys, token, "d3", "3:done", 4)
+    assert link.settle(keys, token, "d4", "4:done", 2)  # computed while d3 was still pending
+    assert link.settle(keys, token, "d5", "5:2", 4)  # a retry still to come keeps its line
+    assert link.deliveries(keys) == (4, {"d5": "5:2"})

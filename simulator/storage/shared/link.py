@@ -113,9 +113,14 @@ return redis.call('DEL', KEYS[1])
 
 _SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-local mark = tonumber(ARGV[4])
-if mark > tonumber(redis.call('GET', KEYS[3]) or '0') then
+local stored = tonumber(redis.call('GET', KEYS[3]) or '0')
+local mark = math.max(tonumber(ARGV[4]), stored)
+if tonumber(string.match(ARGV[3], '^%d+')) <= mark then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+end
+if mark > stored then
   redis.call('SET', KEYS[3], mark)
   local fields = redis.call('HGETALL', KEYS[2])
   for i = 1, #fields, 2 do
@@ -126,7 +131,8 @@ return 1
 """
 """Record how far one delivery went (``position:attempt`` or ``position:done``) and move the mark
 below which every delivery is settled, dropping the records it covers: only while the caller's
-token still leads."""
+token still leads. Reports come from several threads, so one may carry an older mark than Redis
+has: the mark never moves back, and a delivery it already covers keeps no line."""
 
 
 @dataclass(frozen=True)
