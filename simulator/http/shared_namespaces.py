@@ -17,6 +17,7 @@ the hold that finds the entry gone, and the request gets the 404 a single proces
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from .namespaces import SWEEP_EVERY, Namespace, NamespaceRegistry, NamespaceRequ
 from .shared_lead import LEADERSHIP, follow_the_leader
 
 Hold = Callable[[WSGIApp, Sandbox], WSGIApp]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class RedisNamespaces:
         self.policy = policy
         self._building = threading.Lock()
         self._next_sweep = 0.0
+        self._next_adoption = 0.0
         self._leading = False
         """Whether this process takes part in choosing leaders (a worker, after the fork)."""
 
@@ -73,6 +76,22 @@ class RedisNamespaces:
             namespace = self.registry.copy(name)
             if namespace is not None:
                 namespace.app.extensions[LEADERSHIP].start()
+
+    def adopt(self) -> None:
+        """Build a copy of every namespace this worker has not met yet, and so take part in its
+        lead (at most once per sweep interval). The default sandbox's leader runs this: a worker
+        meets a namespace only when a request or a listing reaches it, so without it a namespace
+        whose only holder died would have no worker to take over its personas and webhooks. A
+        copy is not caught up here; its lead catches up when it takes over."""
+        now = time.monotonic()
+        if now < self._next_adoption:
+            return
+        self._next_adoption = now + SWEEP_EVERY
+        try:
+            for found in self._live()[0]:
+                self._copy(found)
+        except Exception:  # Redis away, or a copy that cannot be built: the next interval tries again
+            log.debug("adopting the namespaces failed", exc_info=True)
 
     # --- what the registry asks -----------------------------------------------------------------
     def use(self, name: str) -> Namespace | None:

@@ -82,12 +82,21 @@ def share_app(
 
 def lead(app: Flask) -> Leadership:
     """Start taking part in the choice of a leader (in the worker process: threads), for the
-    default sandbox and every namespace this worker has a copy of, now or later."""
+    default sandbox and every namespace this worker has a copy of, now or later; while it leads
+    the default sandbox, it makes a copy of every namespace there is."""
     leadership: Leadership = app.extensions[LEADERSHIP]
-    leadership.start()
-    shared = app.extensions.get(SHARED_NAMESPACES)
+    shared: RedisNamespaces | None = app.extensions.get(SHARED_NAMESPACES)
     if shared is not None:
         shared.start_leading()
+        default_tick = leadership.on_tick
+
+        def tick(leading: bool) -> None:
+            default_tick(leading)
+            if leading:  # the default sandbox's leader holds a copy of every namespace
+                shared.adopt()
+
+        leadership.on_tick = tick
+    leadership.start()
     return leadership
 
 

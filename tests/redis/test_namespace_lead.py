@@ -110,3 +110,25 @@ def test_a_namespaces_log_is_trimmed_behind_a_snapshot_and_another_worker_starts
     state = reader.get("/ns/team/_sandbox/state").json
     assert state is not None
     assert sorted(c["title"] for c in state["conversations"]) == [f"call {n}" for n in range(6)]
+
+
+def test_a_namespace_whose_only_holder_dies_is_led_by_the_default_sandboxs_leader(
+    contract: Contract, redis_server: RedisServer, redis_prefix: str, started: list[Flask]
+) -> None:
+    first = worker(contract, redis_server.url, redis_prefix, None, 10_000)
+    started.append(first)
+    lead(first)
+    assert eventually(first.extensions[LEADERSHIP].leading)  # the default sandbox's leader
+    second = worker(contract, redis_server.url, redis_prefix, None, 10_000)
+    started.append(second)
+    lead(second)
+    assert plain_client(second).post(NAMESPACES, json={"name": "team"}).status_code == 201
+    # The first worker was never asked about the namespace; leading the default sandbox, it builds
+    # its copy anyway, so that it can take over the namespace's lead.
+    registry = first.extensions[SHARED_NAMESPACES].registry
+    assert eventually(lambda: registry.copy("team") is not None)
+    held = second.extensions[SHARED_NAMESPACES].registry.copy("team")
+    assert held is not None and eventually(held.app.extensions[LEADERSHIP].leading)
+    held.app.extensions[LEADERSHIP].stop()  # its only holder goes away, the lease left to run out
+    copy = registry.copy("team")
+    assert copy is not None and eventually(copy.app.extensions[LEADERSHIP].leading)
