@@ -100,6 +100,18 @@ def lead(app: Flask) -> Leadership:
     return leadership
 
 
+def resign(app: Flask) -> None:
+    """Let go of every lead this worker holds (the default sandbox's and its namespaces'): a
+    worker that is stopped, rather than killed, hands its personas and webhooks over at once."""
+    leaderships: list[Leadership] = [app.extensions[LEADERSHIP]]
+    shared: RedisNamespaces | None = app.extensions.get(SHARED_NAMESPACES)
+    if shared is not None:
+        copies = (shared.registry.copy(name) for name in shared.registry.copies())
+        leaderships += [copy.app.extensions[LEADERSHIP] for copy in copies if copy is not None]
+    for leadership in leaderships:
+        leadership.resign()
+
+
 def held(wsgi_app: WSGIApp, sandbox: Sandbox) -> WSGIApp:
     """Run each request inside one hold of the shared lock.
 
@@ -174,10 +186,15 @@ def serve_workers(
     def start(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
             _die_with(supervisor)
             lead(app)
+
+            def leave(signum: int, frame: object) -> None:
+                resign(app)  # another worker leads at once, not when the lease runs out
+                os._exit(0)
+
+            signal.signal(signal.SIGTERM, leave)
+            signal.signal(signal.SIGINT, leave)
             server = waitress_server(
                 app, host, actual_port, threads, SLOW_REQUEST_SECONDS, sockets=[listener]
             )

@@ -227,3 +227,32 @@ def test_a_settlement_that_lands_after_a_later_mark_leaves_no_line(
     assert link.settle(keys, token, "d4", "4:done", 2)  # computed while d3 was still pending
     assert link.settle(keys, token, "d5", "5:2", 4)  # a retry still to come keeps its line
     assert link.deliveries(keys) == (4, {"d5": "5:2"})
+
+
+def test_a_worker_stopped_with_sigterm_lets_go_of_its_lead_at_once(redis_server: RedisServer) -> None:
+    prefix = f"resign-{os.getpid()}:"
+    served = start(
+        *("--store", redis_server.url, "--redis-prefix", prefix, "--workers", "2", "--threads", "2"),
+        "--no-rate-limit",
+    )
+    try:
+        assert eventually(
+            lambda: redis.Redis.from_url(redis_server.url).exists(f"{prefix}default:leader") == 1
+        )
+        pid = _leader_pid(redis_server.url, prefix)
+        os.kill(pid, signal.SIGTERM)
+        assert eventually(lambda: not _alive(pid)), "the worker did not stop"
+        # Its 3 s lease is not left to run out: it is gone, or already another worker's.
+        token = redis.Redis.from_url(redis_server.url, decode_responses=True).get(f"{prefix}default:leader")
+        assert token is None or int(str(token).split(":")[-2]) != pid
+    finally:
+        assert served.stop() == 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a worker ended but not yet reaped by its supervisor counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
