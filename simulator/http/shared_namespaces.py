@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ..domain.errors import InvalidRequest
 from ..domain.sandbox import Sandbox
 from ..storage.shared.errors import SandboxGone, SharedStoreError, StoreUnavailable
+from ..storage.shared.leader import Leadership
 from ..storage.shared.link import RedisLink
 from ..storage.shared.namespaces import Found, NamespaceEntry, SharedNamespaces
 from ..storage.shared.replica import Replica, unavailable
@@ -72,10 +73,13 @@ class RedisNamespaces:
     def start_leading(self) -> None:
         """Take part in the lead of every namespace this worker has a copy of, now and later."""
         self._leading = True
-        for name in self.registry.copies():
-            namespace = self.registry.copy(name)
-            if namespace is not None:
-                namespace.app.extensions[LEADERSHIP].start()
+        for leadership in self.leaderships():
+            leadership.start()
+
+    def leaderships(self) -> list[Leadership]:
+        """The leads of this worker's copies, one per namespace."""
+        copies = (self.registry.copy(name) for name in self.registry.copies())
+        return [copy.app.extensions[LEADERSHIP] for copy in copies if copy is not None]
 
     def adopt(self) -> None:
         """Build a copy of every namespace this worker has not met yet, and so take part in its

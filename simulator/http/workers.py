@@ -106,8 +106,7 @@ def resign(app: Flask) -> None:
     leaderships: list[Leadership] = [app.extensions[LEADERSHIP]]
     shared: RedisNamespaces | None = app.extensions.get(SHARED_NAMESPACES)
     if shared is not None:
-        copies = (shared.registry.copy(name) for name in shared.registry.copies())
-        leaderships += [copy.app.extensions[LEADERSHIP] for copy in copies if copy is not None]
+        leaderships += shared.leaderships()
     for leadership in leaderships:
         leadership.resign()
 
