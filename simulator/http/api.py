@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response
+from flask import request as flask_request
+from werkzeug.wrappers import Request
 
 from ..contract.validation import Contract
 from ..domain.auth import complete_token_request
@@ -24,12 +26,19 @@ from ..domain.errors import InvalidRequest, InvalidTokenRequest, Problem, Unauth
 from ..domain.faults import FaultDecision
 from ..domain.journal import JsonText
 from ..domain.models import Account
-from ..domain.operations import CONVERSATION_OPERATIONS, LIST_OPERATIONS, OPERATIONS, STATE_CHANGES
+from ..domain.operations import (
+    API_PREFIX,
+    CONVERSATION_OPERATIONS,
+    LIST_OPERATIONS,
+    OPERATIONS,
+    STATE_CHANGES,
+    ApiOperation,
+)
 from ..domain.paging import continuation
 from ..domain.sandbox import Sandbox
 from ..domain.views import encode_json
 from .bodies import json_text, parse_json
-from .errors import encoded_json_response, json_response, text_response
+from .errors import answer_for, encoded_json_response, json_response, text_response
 from .presenter import Presenter
 
 OPERATION_ROUTES = MappingProxyType(
@@ -83,60 +92,66 @@ class _Call:
         return details
 
 
-_Handler = Callable[[_Call], Response]
+_Handler = Callable[[_Call, Request], Response]
 
 
-def create_api_blueprint(sandbox: Sandbox, contract: Contract) -> Blueprint:
-    """The vendor routes, each wrapped so that faults come first and every answer is journaled.
+@dataclass(frozen=True, slots=True)
+class ApiRoute:
+    """One vendor operation's route: read from the operations table, answered by its handler."""
+
+    operation: ApiOperation
+    handler: _Handler
+    faulted: bool
+    """Whether the fault plan applies (everything but the vendor's ping)."""
+
+    @property
+    def path(self) -> str:
+        """The full path on a sandbox server (``/api/v3/conversation``)."""
+        return API_PREFIX + self.operation.path
+
+
+class VendorApi:
+    """The pipeline of the vendor API, bound to one sandbox, and the route of every operation.
+
+    Requests reach :meth:`respond` two ways with the same result: through the Flask app's routes
+    (``create_api_blueprint``), and, for a request naming a route's method and path exactly,
+    through the fast path in front of the app (``fast_path.py``). So the pipeline takes its request
+    as an argument and reads nothing from Flask's context.
 
     The sandbox and contract are bound here rather than looked up per call: a page of the API is
     called thousands of times a second under load, and each lookup through Flask's context locals
     costs more than the lookup itself.
     """
-    pipeline = _Pipeline(sandbox, contract)
-    api = Blueprint("api", __name__)
-    token, hello = OPERATIONS["getAccessToken"], OPERATIONS["getHello"]
-    handlers: list[tuple[str, str, str, _Handler, bool]] = [
-        (token.operation_id, token.path, token.method, pipeline.access_token, True),
-        (hello.operation_id, hello.path, hello.method, pipeline.hello, False),
-    ]
-    for operation, (method, path, status) in OPERATION_ROUTES.items():
-        handlers.append((operation, path, method, pipeline.operation(operation, status), True))
-    for operation, path, method, handler, faulted in handlers:
-        api.add_url_rule(
-            path,
-            endpoint=operation,
-            view_func=pipeline.route(operation, handler, faulted=faulted),
-            methods=[method],
-        )
-    return api
 
-
-class _Pipeline:
-    def __init__(self, sandbox: Sandbox, contract: Contract) -> None:
+    def __init__(self, sandbox: Sandbox, contract: Contract, extensions: Mapping[str, Any]) -> None:
         self.sandbox = sandbox
         self.contract = contract
         self.presenter = Presenter(sandbox)
+        self._extensions = extensions
+        """The app's extensions, where a saver of the state may be hooked in after the app is built."""
+        token, hello = OPERATIONS["getAccessToken"], OPERATIONS["getHello"]
+        self.routes: tuple[ApiRoute, ...] = (
+            ApiRoute(token, self.access_token, faulted=True),
+            ApiRoute(hello, self.hello, faulted=False),
+            *(
+                ApiRoute(OPERATIONS[operation], self.operation(operation, status), faulted=True)
+                for operation, (_method, _path, status) in OPERATION_ROUTES.items()
+            ),
+        )
 
-    def route(self, operation: str, handler: _Handler, *, faulted: bool = True) -> Callable[[], Response]:
-        """One route: the fault plan first (unless not ``faulted``), then ``handler``; errors answered
-        by the app's error handlers (the one place errors become statuses); then the journal."""
-
-        def view() -> Response:
-            call = _Call(operation, time.perf_counter())
-            try:
-                response = (self._fault(call) if faulted else None) or handler(call)
-            except Exception as error:
-                app = current_app
-                response = app.make_response(app.handle_user_exception(error))
-            self._journal(call, response)
-            return response
-
-        view.__name__ = operation
-        return view
+    def respond(self, route: ApiRoute, request: Request) -> Response:
+        """Answer ``request``: the fault plan first (unless not ``faulted``), then the route's
+        handler; errors answered as every error is (``errors.answer_for``); then the journal."""
+        call = _Call(route.operation.operation_id, time.perf_counter())
+        try:
+            response = (self._fault(call) if route.faulted else None) or route.handler(call, request)
+        except Exception as error:
+            response = answer_for(error, request.method, request.path)
+        self._journal(call, request, response)
+        return response
 
     # --- the operations ------------------------------------------------------------------------
-    def access_token(self, call: _Call) -> Response:
+    def access_token(self, call: _Call, request: Request) -> Response:
         if request.mimetype != FORM_TYPE:
             raise InvalidTokenRequest.at(
                 "Content-Type", f"expected {FORM_TYPE}, got {request.mimetype or 'none'}"
@@ -160,7 +175,7 @@ class _Pipeline:
             headers["X-Sandbox-Warning"] = call.warning
         return self._render(call, 200, encode_json(body), headers)
 
-    def hello(self, call: _Call) -> Response:
+    def hello(self, call: _Call, request: Request) -> Response:
         """The vendor's ping (from its support documentation): the same greeting every time.
 
         It needs no token and is neither rate limited nor faulted, so a client's health check
@@ -168,7 +183,7 @@ class _Pipeline:
         """
         if request.headers.get("Authorization"):
             try:
-                call.account = _authenticate(self.sandbox).id
+                call.account = _authenticate(self.sandbox, request).id
             except Unauthenticated:
                 call.account = None
         headers = {"Expires": "0", "Cache-Control": "no-cache"}
@@ -177,11 +192,11 @@ class _Pipeline:
     def operation(self, operation: str, status: int) -> _Handler:
         sandbox, contract = self.sandbox, self.contract
 
-        def handle(call: _Call) -> Response:
-            caller = _authenticate(sandbox)
+        def handle(call: _Call, request: Request) -> Response:
+            caller = _authenticate(sandbox, request)
             call.account = caller.id
             sandbox.admit(caller, operation)
-            text = json_text()
+            text = json_text(request)
             call.request = _bounded(text)  # as sent, even if it turns out not to parse
             body = parse_json(text)
             call.request = _kept(text)
@@ -233,19 +248,19 @@ class _Pipeline:
             return _forced(call.operation, decision)
         return None
 
-    def _journal(self, call: _Call, response: Response) -> None:
+    def _journal(self, call: _Call, request: Request, response: Response) -> None:
         sandbox = self.sandbox
         call.method, call.path, call.status = request.method, request.path, response.status_code
         call.duration_ms = round((time.perf_counter() - call.started) * 1000, 3)
         if call.request is None:
-            call.request = _unread_body(call.operation)
+            call.request = _unread_body(call.operation, request)
         if call.response is None:
             call.response = _body_of(response)
         sandbox.journal.record_deferred(
             "request", sandbox.clock.now(), call, account=call.account, operation=call.operation
         )
         if call.operation in STATE_CHANGES and response.status_code < 300:
-            hook = current_app.extensions.get("dsco_after_change")
+            hook = self._extensions.get("dsco_after_change")
             if hook is not None:
                 hook()
 
@@ -290,7 +305,7 @@ def _body_of(response: Response) -> Any:
     return _kept(text) if response.mimetype == "application/json" else _bounded(text)
 
 
-def _unread_body(operation: str) -> Any:
+def _unread_body(operation: str, request: Request) -> Any:
     """The body of a call refused before its body was read (a fault, a missing token), if any."""
     if request.content_length is not None and request.content_length > _JOURNAL_BODY_LIMIT:
         return f"({request.content_length} bytes, not kept)"
@@ -320,6 +335,28 @@ def _kept(text: str) -> Any:
     return JsonText(text) if len(text) <= _JOURNAL_BODY_LIMIT else _bounded(text)
 
 
+def create_api_blueprint(api: VendorApi) -> Blueprint:
+    """The vendor routes as Flask routes (a request the fast path does not take, such as a ``HEAD``
+    of the ping, and the ``405`` and ``OPTIONS`` answers Flask gives from its routing table)."""
+    blueprint = Blueprint("api", __name__)
+    for route in api.routes:
+        blueprint.add_url_rule(
+            route.operation.path,
+            endpoint=route.operation.operation_id,
+            view_func=_view(api, route),
+            methods=[route.operation.method],
+        )
+    return blueprint
+
+
+def _view(api: VendorApi, route: ApiRoute) -> Callable[[], Response]:
+    def view() -> Response:
+        return api.respond(route, flask_request._get_current_object())  # type: ignore[attr-defined]
+
+    view.__name__ = route.operation.operation_id
+    return view
+
+
 # --- helpers ---------------------------------------------------------------------------------
 _WARNING_NAMES = 20
 
@@ -346,7 +383,7 @@ def _printable(path: str) -> str:
     return json.dumps(path, ensure_ascii=True)[1:-1]
 
 
-def _authenticate(sandbox: Sandbox) -> Account:
+def _authenticate(sandbox: Sandbox, request: Request) -> Account:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
     if not header:

@@ -27,17 +27,16 @@ from ..personas import PersonaRole, requested_settings
 from ..storage.statedb import is_database_path, open_persistence
 from ..storage.statefile import StateFile
 from ..webhooks import Delivery, PendingDelivery, WebhookDispatcher, is_loopback_url, prepare_delivery
-from .api import create_api_blueprint
-from .bodies import with_measured_bodies
+from .api import VendorApi, create_api_blueprint
+from .bodies import MAX_BODY_BYTES, with_measured_bodies
 from .compiled_routes import CompiledRoutes, RuleCollector
 from .console import create_console_blueprint
 from .control import create_control_blueprint
 from .errors import register_error_handlers
+from .fast_path import ApiFastPath
 from .personas import attach_personas_to_app
 from .sessions import SessionsOutside
 from .site_guard import install_site_guard
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -74,9 +73,12 @@ def create_app(
     sandbox: Sandbox | None = None,
     contract: Contract | None = None,
     routes: CompiledRoutes | None = None,
+    fast_path: bool = True,
 ) -> Flask:
     """Build the app; with ``routes``, apps of the same shape share one compiled URL map (see
-    ``compiled_routes``): the same app, built in a fraction of the time."""
+    ``compiled_routes``): the same app, built in a fraction of the time. Without ``fast_path``
+    every vendor request goes through Flask's own routing (``fast_path.py``; the tests compare
+    the two)."""
     config = config or ServerConfig()
     contract = contract or Contract()
     sandbox = sandbox or build_sandbox(contract, config.sandbox, config.world_path)
@@ -108,19 +110,22 @@ def create_app(
             settings = requested_settings(personas, file=config.personas_file, options=options)
             if settings is not None:
                 personas.configure(settings)
-    install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
+    hosts = install_site_guard(app, api_prefix=API_PREFIX, loopback_only=config.loopback_only)
     own_map = app.url_map
     if routes is not None:
         # The blueprints register their views with the app and hand their rules, uncompiled, to
         # a collector; the compiled map for exactly those rules then takes the collector's place.
         collector = app.url_map = RuleCollector()
-    app.register_blueprint(create_api_blueprint(sandbox, contract), url_prefix=API_PREFIX)
+    api = VendorApi(sandbox, contract, app.extensions)
+    app.register_blueprint(create_api_blueprint(api), url_prefix=API_PREFIX)
     app.session_interface = SessionsOutside(API_PREFIX)  # the API reads no session: skip opening one
     app.register_blueprint(create_control_blueprint(), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(create_console_blueprint())
     if routes is not None:
         app.url_map = routes.url_map(own_map, collector.collected)
     register_error_handlers(app)
+    if fast_path:
+        app.wsgi_app = ApiFastPath(app, api, hosts)  # type: ignore[method-assign]
     app.wsgi_app = with_measured_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign,assignment]
     return app
 

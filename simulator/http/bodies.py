@@ -11,23 +11,27 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import request
+from flask import request as flask_request
 from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.wrappers import Request
 
 from ..domain.errors import InvalidRequest
 
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest body a request may carry (a larger one is refused with 413 before it is read)."""
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects a body may have; the contract's deepest field is at 4."""
 
 
 def json_body() -> Any:
-    return parse_json(json_text())
+    """The JSON body of the request Flask is handling."""
+    return parse_json(json_text(flask_request))
 
 
-def json_text() -> str:
-    """The request body as text: a JSON media type, not empty, and UTF-8 (RFC 8259)."""
+def json_text(request: Request) -> str:
+    """The body of ``request`` as text: a JSON media type, not empty, and UTF-8 (RFC 8259)."""
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise unsupported_media_type()
+        raise unsupported_media_type(request)
     raw = request.get_data(cache=False)
     if not raw.strip():
         raise InvalidRequest.at("body", "a JSON object is required, the body is empty", code="empty_body")
@@ -113,7 +117,7 @@ def _require_unicode(path: str, text: str) -> None:
         ) from None
 
 
-def unsupported_media_type() -> UnsupportedMediaType:
+def unsupported_media_type(request: Request) -> UnsupportedMediaType:
     got = request.mimetype or "no Content-Type"
     return UnsupportedMediaType(f"Content-Type: expected application/json, got {got}")
 

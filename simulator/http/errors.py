@@ -27,6 +27,7 @@ from ..domain.errors import (
     StorageFailed,
     Unauthenticated,
 )
+from .bodies import MAX_BODY_BYTES
 
 log = logging.getLogger("dsco_sandbox")
 
@@ -79,33 +80,34 @@ def error_response(error: SandboxError) -> Response:
     return text_response(status, lines)
 
 
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(SandboxError)
-    def _domain(error: SandboxError) -> Response:
+def answer_for(error: Exception, method: str, path: str) -> Response:
+    """The answer to a request of ``method`` on ``path`` that failed with ``error``: a domain error,
+    an HTTP error werkzeug raised (a body too large, a media type refused, no such route), or a bug.
+
+    Both ways a request is answered use it, the Flask app's error handlers and the API's fast path
+    (``fast_path.py``), so an error looks the same whichever way its request went.
+    """
+    if isinstance(error, SandboxError):
         return error_response(error)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(error: RequestEntityTooLarge) -> Response:
-        limit = app.config["MAX_CONTENT_LENGTH"]
-        return text_response(413, f"body: larger than the {limit} bytes (1 MiB) a request may carry")
-
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> Response:
+    if isinstance(error, RequestEntityTooLarge):
+        return text_response(413, f"body: larger than the {MAX_BODY_BYTES} bytes (1 MiB) a request may carry")
+    if isinstance(error, HTTPException):
         status = error.code or 400
         if status == 404:
             if error.description and error.description != http_exceptions.NotFound.description:
                 return text_response(404, error.description)  # a route that names what is missing
-            return text_response(404, f"no such route: {request.method} {request.path}")
+            return text_response(404, f"no such route: {method} {path}")
         if status == 405:
             allowed = error.get_response().headers.get("Allow", "")
             return text_response(
-                405,
-                f"{request.method} is not allowed on {request.path} (allowed: {allowed})",
-                {"Allow": allowed},
+                405, f"{method} is not allowed on {path} (allowed: {allowed})", {"Allow": allowed}
             )
         return text_response(status, error.description or error.name)
+    log.exception("unhandled error on %s %s", method, path, exc_info=error)
+    return text_response(500, f"internal sandbox error (this is a bug in dsco-sandbox): {error!r}")
 
+
+def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
-    def _bug(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return text_response(500, f"internal sandbox error (this is a bug in dsco-sandbox): {error!r}")
+    def _answer(error: Exception) -> Response:
+        return answer_for(error, request.method, request.path)

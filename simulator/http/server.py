@@ -47,7 +47,7 @@ from ..domain.journal import Deferred, JournalEntry
 from ..domain.operations import API_PREFIX
 from ..domain.sandbox import Sandbox
 from ..storage.statefile import StateFile
-from .app import MAX_BODY_BYTES
+from .bodies import MAX_BODY_BYTES
 from .gc_policy import CollectorPolicy
 
 CONNECTION_LIMIT = 1000

@@ -21,6 +21,7 @@ read nor send without the CORS permission the sandbox never gives.
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from flask import Flask, request
 
@@ -33,21 +34,35 @@ SAME_SITE_FETCHES = frozenset({"same-origin", "none"})
 """``Sec-Fetch-Site`` values of a request the user or the sandbox's own pages made."""
 
 
-def install_site_guard(app: Flask, *, api_prefix: str, loopback_only: bool) -> None:
-    """Check every request of ``app`` before its route runs (404s included)."""
-    loopback_hosts: set[str] = set()
-    """``Host`` values already found loopback. A client sends the same one on every request, and
-    parsing it as an address costs more than the rest of the guard; only a few are kept, so a
-    client sending many names cannot grow it."""
+class HostGuard:
+    """The ``Host`` check of a server bound to loopback (every route, the API's fast path too)."""
+
+    def __init__(self, loopback_only: bool) -> None:
+        self.loopback_only = loopback_only
+        self._loopback_hosts: set[str] = set()
+        """``Host`` values already found loopback. A client sends the same one on every request,
+        and parsing it as an address costs more than the rest of the guard; only a few are kept, so
+        a client sending many names cannot grow it."""
+
+    def check(self, environ: dict[str, Any]) -> None:
+        """Refuse a request whose ``Host`` is not a loopback name, when bound to loopback."""
+        if not self.loopback_only:
+            return
+        host = environ.get("HTTP_HOST")
+        if host is not None and host not in self._loopback_hosts:
+            _require_loopback_host(host)
+            if len(self._loopback_hosts) < _KNOWN_HOSTS:
+                self._loopback_hosts.add(host)
+
+
+def install_site_guard(app: Flask, *, api_prefix: str, loopback_only: bool) -> HostGuard:
+    """Check every request of ``app`` before its route runs (404s included); the guard's ``Host``
+    check is returned for the API's fast path, which runs it itself."""
+    hosts = HostGuard(loopback_only)
 
     @app.before_request
     def _guard() -> None:
-        if loopback_only:
-            host = request.environ.get("HTTP_HOST")
-            if host is not None and host not in loopback_hosts:
-                _require_loopback_host(host)
-                if len(loopback_hosts) < _KNOWN_HOSTS:
-                    loopback_hosts.add(host)
+        hosts.check(request.environ)
         if request.path.startswith(api_prefix + "/") or request.path == api_prefix:
             return
         _require_same_site()
@@ -58,6 +73,8 @@ def install_site_guard(app: Flask, *, api_prefix: str, loopback_only: bool) -> N
                 "site); send JSON with Content-Type: application/json, or no body",
                 code="cross_site",
             )
+
+    return hosts
 
 
 def is_loopback_host(host: str) -> bool:
