@@ -69,4 +69,10 @@ class ApiFastPath:
             response = answer_for(error, request.method, request.path)
         finally:
             request.close()
-        return response(environ, start_response)
+        if not response.is_sequence:
+            return response(environ, start_response)  # a dropped connection's stream
+        # What werkzeug's ``response(environ, start_response)`` would send, without its copy and
+        # scan of the headers: they matter for a Location header, a HEAD or a 1xx, 204 or 304
+        # status, none of which the vendor routes answer, and the body is already encoded bytes.
+        start_response(response.status, response.headers.to_wsgi_list())
+        return response.response  # type: ignore[return-value]
