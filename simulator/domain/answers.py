@@ -8,7 +8,7 @@ stays true to the moment it was made however long it is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .models import Conversation, Message, References
@@ -31,7 +31,11 @@ class ConversationPage:
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    messages: tuple[ShownMessage, ...]
+    messages: tuple[Message, ...]
+    references: Mapping[str, References]
+    """The reference ids the page's messages show, by conversation id: each conversation's as they
+    are when the page is read (a page holds many messages of few conversations, so they are looked
+    up once per conversation, not per message)."""
     scroll_id: str | None
 
 

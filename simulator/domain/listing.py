@@ -20,12 +20,12 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
 
-from .answers import ConversationPage, MessagePage, ShownMessage
+from .answers import ConversationPage, MessagePage
 from .clock import MICROS, Clock, seconds
 from .config import SandboxConfig
 from .errors import InvalidRequest
 from .lookup import LOCATORS, Body, Lookup, descending
-from .models import Account, Conversation, Message
+from .models import Account, Conversation, Message, References
 from .paging import Scroll, ScrollRegistry, key_of
 from .store import Key
 
@@ -63,23 +63,24 @@ class Listing:
             scroll, after = self.scrolls.find(body["scrollId"], caller.id, GET_MESSAGES, now)
             found = self._query_messages(caller, scroll.query, scroll.opened_at, scroll.stored_seq, after)
             items = tuple(islice(found, scroll.page_size))
-            return MessagePage(self._shown(items), self._next_scroll_id(scroll, items))
+            return MessagePage(items, self._references(items), self._next_scroll_id(scroll, items))
         if self.config.strict:
             _require_prose_criteria(GET_MESSAGES, body)
         query = self._resolved(caller, body)
         found = self._query_messages(caller, query, now, self.store.last_seq(), None)
         items = tuple(islice(found, self.config.page_size))
-        return MessagePage(self._shown(items), self._open(caller, GET_MESSAGES, query, now, items, None))
+        scroll_id = self._open(caller, GET_MESSAGES, query, now, items, None)
+        return MessagePage(items, self._references(items), scroll_id)
 
-    def _shown(self, messages: tuple[Message, ...]) -> tuple[ShownMessage, ...]:
-        """Each message with its conversation's reference ids as they are now."""
+    def _references(self, messages: tuple[Message, ...]) -> dict[str, References]:
+        """The reference ids of each conversation the messages belong to, as they are now."""
         conversation = self.store.conversation
-        shown = []
-        for m in messages:
-            found = conversation(m.conversation_id)
+        references = {}
+        for conversation_id in {m.conversation_id for m in messages}:
+            found = conversation(conversation_id)
             assert found is not None  # a message is stored with its conversation, and both stay
-            shown.append(ShownMessage(m, found.references))
-        return tuple(shown)
+            references[conversation_id] = found.references
+        return references
 
     # ------------------------------------------------------------------ scrolls
     def _open(

@@ -111,8 +111,8 @@ def answer_view(world: World, answer: Answer, viewer_id: str) -> dict[str, Any]:
         case ConversationPage(conversations, scroll_id):
             views = [conversation_view(world, c, viewer_id) for c in conversations]
             return page_body("conversations", views, scroll_id)
-        case MessagePage(messages, scroll_id):
-            views = [message_view(world, m.message, m.references, viewer_id) for m in messages]
+        case MessagePage(messages, references, scroll_id):
+            views = [message_view(world, m, references[m.conversation_id], viewer_id) for m in messages]
             return page_body("messages", views, scroll_id)
 
 

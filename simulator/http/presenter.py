@@ -47,8 +47,8 @@ class Presenter:
             case ConversationPage(conversations, scroll_id):
                 texts = [views.conversation(c, viewer_id) for c in conversations]
                 return encode_page("conversations", texts, scroll_id)
-            case MessagePage(messages, scroll_id):
-                texts = [views.message(m.message, m.references, viewer_id) for m in messages]
+            case MessagePage(messages, references, scroll_id):
+                texts = [views.message(m, references[m.conversation_id], viewer_id) for m in messages]
                 return encode_page("messages", texts, scroll_id)
 
     def _views_of(self, world: World, services: object) -> EncodedViews:
