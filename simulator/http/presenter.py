@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..domain.answers import Answer, ConversationPage, MessagePage, ShownMessage
@@ -45,11 +45,9 @@ class Presenter:
             case ShownMessage(message, references):
                 return views.message(message, references, viewer_id)
             case ConversationPage(conversations, scroll_id):
-                texts = [views.conversation(c, viewer_id) for c in conversations]
-                return encode_page("conversations", texts, scroll_id)
+                return encode_page("conversations", views.conversations(conversations, viewer_id), scroll_id)
             case MessagePage(messages, references, scroll_id):
-                texts = [views.message(m, references[m.conversation_id], viewer_id) for m in messages]
-                return encode_page("messages", texts, scroll_id)
+                return encode_page("messages", views.messages(messages, references, viewer_id), scroll_id)
 
     def _views_of(self, world: World, services: object) -> EncodedViews:
         """The cache of the sandbox's current services, made for ``world`` (the partner names a
@@ -65,7 +63,14 @@ class EncodedViews:
 
     Records are immutable — an update replaces the record — so the text of a (record, viewer) pair
     never goes stale; it is keyed by the record objects' identities and holds them, so an identity
-    cannot be reused while its entry lives. The cache is bounded, oldest entry out first.
+    cannot be reused while its entry lives. A message shows its conversation's reference ids and
+    nothing else of it, so a message's entry is also checked against those (a new conversation
+    record must not make it miss, a change of reference ids must). The cache is bounded, oldest
+    entry out first.
+
+    A page looks up 100 entries, so :meth:`conversations` and :meth:`messages` are the one place
+    the lookup is written out, as a loop with everything it touches in local names: a method call
+    per item cost more than the lookup itself. A single record is a page of one.
     """
 
     def __init__(self, world: World, size: int = 4096) -> None:
@@ -76,24 +81,42 @@ class EncodedViews:
         self._texts: OrderedDict[tuple[int, str], tuple[object, object, str]] = OrderedDict()
 
     def conversation(self, conversation: Conversation, viewer_id: str) -> str:
-        key = (id(conversation), viewer_id)
-        hit = self._texts.get(key)
-        if hit is not None and hit[0] is conversation:
-            return hit[2]
-        text = encode_json(conversation_view(self.world, conversation, viewer_id))
-        self._keep(key, (conversation, None, text))
-        return text
+        return self.conversations((conversation,), viewer_id)[0]
 
     def message(self, message: Message, references: References, viewer_id: str) -> str:
-        # A message shows its conversation's reference ids and nothing else of it, so those are
-        # what an entry is checked against (a new conversation record must not make it miss).
-        key = (id(message), viewer_id)
-        hit = self._texts.get(key)
-        if hit is not None and hit[0] is message and hit[1] == references:
-            return hit[2]
-        text = encode_json(message_view(self.world, message, references, viewer_id))
-        self._keep(key, (message, references, text))
-        return text
+        return self.messages((message,), {message.conversation_id: references}, viewer_id)[0]
+
+    def conversations(self, conversations: Iterable[Conversation], viewer_id: str) -> list[str]:
+        """The text of each conversation as ``viewer_id`` sees it, in order."""
+        get = self._texts.get
+        texts = []
+        for c in conversations:
+            hit = get((id(c), viewer_id))
+            if hit is not None and hit[0] is c:
+                texts.append(hit[2])
+            else:
+                text = encode_json(conversation_view(self.world, c, viewer_id))
+                self._keep((id(c), viewer_id), (c, None, text))
+                texts.append(text)
+        return texts
+
+    def messages(
+        self, messages: Iterable[Message], references: Mapping[str, References], viewer_id: str
+    ) -> list[str]:
+        """The text of each message as ``viewer_id`` sees it, showing the reference ids
+        ``references`` gives for its conversation, in order."""
+        get = self._texts.get
+        texts = []
+        for m in messages:
+            shown = references[m.conversation_id]
+            hit = get((id(m), viewer_id))
+            if hit is not None and hit[0] is m and hit[1] == shown:
+                texts.append(hit[2])
+            else:
+                text = encode_json(message_view(self.world, m, shown, viewer_id))
+                self._keep((id(m), viewer_id), (m, shown, text))
+                texts.append(text)
+        return texts
 
     def _keep(self, key: tuple[int, str], entry: tuple[object, object, str]) -> None:
         texts = self._texts
