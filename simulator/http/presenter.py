@@ -9,7 +9,7 @@ viewer) pair is kept in a bounded cache and a page is joined from those texts.
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -70,15 +70,18 @@ class EncodedViews:
 
     A page looks up 100 entries, so :meth:`conversations` and :meth:`messages` are the one place
     the lookup is written out, as a loop with everything it touches in local names: a method call
-    per item cost more than the lookup itself. A single record is a page of one.
+    per item cost more than the lookup itself. A single record is a page of one. For the same
+    reason the entries are kept per viewer, each viewer's keyed by the record's identity alone: a
+    page has one viewer, and a (record, viewer) key would be a tuple to build and hash per item.
     """
 
     def __init__(self, world: World, size: int = 4096) -> None:
         self.world = world
         self._size = size
-        # An OrderedDict, not a dict: evicting a plain dict's first key scans past every slot
-        # deleted before it, several microseconds per insert once the cache is full.
-        self._texts: OrderedDict[tuple[int, str], tuple[object, object, str]] = OrderedDict()
+        self._texts: dict[str, dict[int, tuple[object, object, str]]] = {}
+        """viewer id -> id of a record -> (the record, the reference ids shown, its text)"""
+        self._order: deque[tuple[str, int]] = deque()
+        """Every entry's (viewer id, id of the record), oldest first: the one to evict next."""
 
     def conversation(self, conversation: Conversation, viewer_id: str) -> str:
         return self.conversations((conversation,), viewer_id)[0]
@@ -88,15 +91,15 @@ class EncodedViews:
 
     def conversations(self, conversations: Iterable[Conversation], viewer_id: str) -> list[str]:
         """The text of each conversation as ``viewer_id`` sees it, in order."""
-        get = self._texts.get
+        get = self._entries(viewer_id).get
         texts = []
         for c in conversations:
-            hit = get((id(c), viewer_id))
+            hit = get(id(c))
             if hit is not None and hit[0] is c:
                 texts.append(hit[2])
             else:
                 text = encode_json(conversation_view(self.world, c, viewer_id))
-                self._keep((id(c), viewer_id), (c, None, text))
+                self._keep(viewer_id, c, None, text)
                 texts.append(text)
         return texts
 
@@ -105,24 +108,35 @@ class EncodedViews:
     ) -> list[str]:
         """The text of each message as ``viewer_id`` sees it, showing the reference ids
         ``references`` gives for its conversation, in order."""
-        get = self._texts.get
+        get = self._entries(viewer_id).get
         texts = []
         for m in messages:
             shown = references[m.conversation_id]
-            hit = get((id(m), viewer_id))
+            hit = get(id(m))
             if hit is not None and hit[0] is m and hit[1] == shown:
                 texts.append(hit[2])
             else:
                 text = encode_json(message_view(self.world, m, shown, viewer_id))
-                self._keep((id(m), viewer_id), (m, shown, text))
+                self._keep(viewer_id, m, shown, text)
                 texts.append(text)
         return texts
 
-    def _keep(self, key: tuple[int, str], entry: tuple[object, object, str]) -> None:
-        texts = self._texts
-        texts[key] = entry
-        if len(texts) > self._size:
-            texts.popitem(last=False)
+    def _entries(self, viewer_id: str) -> dict[int, tuple[object, object, str]]:
+        entries = self._texts.get(viewer_id)
+        if entries is None:
+            entries = self._texts[viewer_id] = {}
+        return entries
+
+    def _keep(self, viewer_id: str, record: object, shown: object, text: str) -> None:
+        """Keep ``text``, replacing the record's entry for the viewer if it has one (which keeps
+        its place in the order), and evict the oldest entry if the cache is then too large."""
+        entries = self._texts[viewer_id]
+        if id(record) not in entries:
+            self._order.append((viewer_id, id(record)))
+        entries[id(record)] = (record, shown, text)
+        if len(self._order) > self._size:
+            oldest_viewer, oldest = self._order.popleft()
+            del self._texts[oldest_viewer][oldest]
 
 
 def encode_page(name: str, texts: list[str], scroll_id: str | None) -> str:
