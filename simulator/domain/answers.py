@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .models import Conversation, Message, References
+from .models import Conversation, Message
 
 
 @dataclass(frozen=True, slots=True)
 class ShownMessage:
-    """A message with the reference ids it shows: its conversation's, as they are when answered."""
+    """A message with its conversation as it is when answered: the message shows that record's
+    reference ids, and nothing else of it."""
 
     message: Message
-    references: References
+    conversation: Conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +33,10 @@ class ConversationPage:
 @dataclass(frozen=True, slots=True)
 class MessagePage:
     messages: tuple[Message, ...]
-    references: Mapping[str, References]
-    """The reference ids the page's messages show, by conversation id: each conversation's as they
-    are when the page is read (a page holds many messages of few conversations, so they are looked
-    up once per conversation, not per message)."""
+    conversations: Mapping[str, Conversation]
+    """The messages' conversations by id, as they are when the page is read: each message shows
+    its conversation's reference ids. A page holds many messages of few conversations, so each is
+    looked up once, not once per message."""
     scroll_id: str | None
 
 

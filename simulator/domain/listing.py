@@ -25,7 +25,7 @@ from .clock import MICROS, Clock, seconds
 from .config import SandboxConfig
 from .errors import InvalidRequest
 from .lookup import LOCATORS, Body, Lookup, descending
-from .models import Account, Conversation, Message, References
+from .models import Account, Conversation, Message
 from .paging import Scroll, ScrollRegistry, key_of
 from .store import Key
 
@@ -64,23 +64,23 @@ class Listing:
             items = self._query_messages(
                 caller, scroll.query, scroll.opened_at, scroll.stored_seq, after, scroll.page_size
             )
-            return MessagePage(items, self._references(items), self._next_scroll_id(scroll, items))
+            return MessagePage(items, self._conversations_of(items), self._next_scroll_id(scroll, items))
         if self.config.strict:
             _require_prose_criteria(GET_MESSAGES, body)
         query = self._resolved(caller, body)
         items = self._query_messages(caller, query, now, self.store.last_seq(), None, self.config.page_size)
         scroll_id = self._open(caller, GET_MESSAGES, query, now, items, None)
-        return MessagePage(items, self._references(items), scroll_id)
+        return MessagePage(items, self._conversations_of(items), scroll_id)
 
-    def _references(self, messages: tuple[Message, ...]) -> dict[str, References]:
-        """The reference ids of each conversation the messages belong to, as they are now."""
+    def _conversations_of(self, messages: tuple[Message, ...]) -> dict[str, Conversation]:
+        """The conversations the messages belong to, by id, as they are now."""
         conversation = self.store.conversation
-        references = {}
+        conversations = {}
         for conversation_id in {m.conversation_id for m in messages}:
             found = conversation(conversation_id)
             assert found is not None  # a message is stored with its conversation, and both stay
-            references[conversation_id] = found.references
-        return references
+            conversations[conversation_id] = found
+        return conversations
 
     # ------------------------------------------------------------------ scrolls
     def _open(

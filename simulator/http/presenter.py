@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..domain.answers import Answer, ConversationPage, MessagePage, ShownMessage
-from ..domain.models import Account, Conversation, Message, References
+from ..domain.models import Account, Conversation, Message
 from ..domain.sandbox import Sandbox
 from ..domain.views import conversation_view, encode_json, message_view
 from ..domain.world import World
@@ -42,12 +42,12 @@ class Presenter:
         match answer:
             case Conversation():
                 return views.conversation(answer, viewer_id)
-            case ShownMessage(message, references):
-                return views.message(message, references, viewer_id)
+            case ShownMessage(message, conversation):
+                return views.message(message, conversation, viewer_id)
             case ConversationPage(conversations, scroll_id):
                 return encode_page("conversations", views.conversations(conversations, viewer_id), scroll_id)
-            case MessagePage(messages, references, scroll_id):
-                return encode_page("messages", views.messages(messages, references, viewer_id), scroll_id)
+            case MessagePage(messages, conversations, scroll_id):
+                return encode_page("messages", views.messages(messages, conversations, viewer_id), scroll_id)
 
     def _views_of(self, world: World, services: object) -> EncodedViews:
         """The cache of the sandbox's current services, made for ``world`` (the partner names a
@@ -58,15 +58,21 @@ class Presenter:
         return views
 
 
+_Entry = tuple[Conversation | Message, Conversation | None, str]
+"""A cached text: the record it shows, the conversation record a message's text was made with
+(None for a conversation's), and the text."""
+
+
 class EncodedViews:
     """Views already encoded as JSON text, per record version and viewer, for list pages.
 
     Records are immutable — an update replaces the record — so the text of a (record, viewer) pair
     never goes stale; it is keyed by the record objects' identities and holds them, so an identity
     cannot be reused while its entry lives. A message shows its conversation's reference ids and
-    nothing else of it, so a message's entry is also checked against those (a new conversation
-    record must not make it miss, a change of reference ids must). The cache is bounded, oldest
-    entry out first.
+    nothing else of it, so a message's entry also holds the conversation record it was made with
+    and is checked against the record the answer shows: the same record, or a new one with the same
+    reference ids (a new conversation record must not make it miss, a change of reference ids
+    must). The cache is bounded, oldest entry out first.
 
     A page looks up 100 entries, so :meth:`conversations` and :meth:`messages` are the one place
     the lookup is written out, as a loop with everything it touches in local names: a method call
@@ -78,16 +84,16 @@ class EncodedViews:
     def __init__(self, world: World, size: int = 4096) -> None:
         self.world = world
         self._size = size
-        self._texts: dict[str, dict[int, tuple[object, object, str]]] = {}
-        """viewer id -> id of a record -> (the record, the reference ids shown, its text)"""
+        self._texts: dict[str, dict[int, _Entry]] = {}
+        """viewer id -> id of a record -> (the record, a message's conversation, its text)"""
         self._order: deque[tuple[str, int]] = deque()
         """Every entry's (viewer id, id of the record), oldest first: the one to evict next."""
 
     def conversation(self, conversation: Conversation, viewer_id: str) -> str:
         return self.conversations((conversation,), viewer_id)[0]
 
-    def message(self, message: Message, references: References, viewer_id: str) -> str:
-        return self.messages((message,), {message.conversation_id: references}, viewer_id)[0]
+    def message(self, message: Message, conversation: Conversation, viewer_id: str) -> str:
+        return self.messages((message,), {message.conversation_id: conversation}, viewer_id)[0]
 
     def conversations(self, conversations: Iterable[Conversation], viewer_id: str) -> list[str]:
         """The text of each conversation as ``viewer_id`` sees it, in order."""
@@ -104,30 +110,38 @@ class EncodedViews:
         return texts
 
     def messages(
-        self, messages: Iterable[Message], references: Mapping[str, References], viewer_id: str
+        self, messages: Iterable[Message], conversations: Mapping[str, Conversation], viewer_id: str
     ) -> list[str]:
-        """The text of each message as ``viewer_id`` sees it, showing the reference ids
-        ``references`` gives for its conversation, in order."""
-        get = self._entries(viewer_id).get
+        """The text of each message as ``viewer_id`` sees it, showing the reference ids of its
+        conversation in ``conversations``, in order."""
+        entries = self._entries(viewer_id)
+        get = entries.get
         texts = []
         for m in messages:
-            shown = references[m.conversation_id]
+            c = conversations[m.conversation_id]
             hit = get(id(m))
-            if hit is not None and hit[0] is m and hit[1] == shown:
+            if hit is not None and hit[0] is m and hit[1] is c:
+                texts.append(hit[2])
+            elif hit is not None and hit[0] is m and hit[1] is not None and hit[1].references == c.references:
+                # A new record of the conversation (its status changed, say) that shows the same
+                # reference ids: the text stands, checked against the new record from now on.
+                entries[id(m)] = (m, c, hit[2])
                 texts.append(hit[2])
             else:
-                text = encode_json(message_view(self.world, m, shown, viewer_id))
-                self._keep(viewer_id, m, shown, text)
+                text = encode_json(message_view(self.world, m, c.references, viewer_id))
+                self._keep(viewer_id, m, c, text)
                 texts.append(text)
         return texts
 
-    def _entries(self, viewer_id: str) -> dict[int, tuple[object, object, str]]:
+    def _entries(self, viewer_id: str) -> dict[int, _Entry]:
         entries = self._texts.get(viewer_id)
         if entries is None:
             entries = self._texts[viewer_id] = {}
         return entries
 
-    def _keep(self, viewer_id: str, record: object, shown: object, text: str) -> None:
+    def _keep(
+        self, viewer_id: str, record: Conversation | Message, shown: Conversation | None, text: str
+    ) -> None:
         """Keep ``text``, replacing the record's entry for the viewer if it has one (which keeps
         its place in the order), and evict the oldest entry if the cache is then too large."""
         entries = self._texts[viewer_id]

@@ -4,6 +4,7 @@ rendering of the same records (``Sandbox.call``)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,24 @@ def test_a_tiny_cache_shared_by_two_viewers_still_answers_every_item_right(
                     sandbox.world, c, viewer.id
                 )
             for m in messages:
-                shown = (f"R-{round_}", None)
-                expected = message_view(sandbox.world, m, shown, viewer.id)
+                shown = replace(conversations[0], retailer_reference_id=f"R-{round_ % 2}")
+                expected = message_view(sandbox.world, m, shown.references, viewer.id)
                 assert json.loads(views.message(m, shown, viewer.id)) == expected
+
+
+def test_a_cached_message_text_follows_its_conversations_reference_ids_not_its_record(
+    sandbox: Sandbox,
+) -> None:
+    seed(sandbox, 1)
+    supplier = who(sandbox, "2000001")
+    [conversation] = sandbox.store.all_conversations()
+    [message] = sandbox.store.all_messages()
+    views = EncodedViews(sandbox.world)
+    first = views.message(message, conversation, supplier.id)
+    closed = replace(conversation, status="closed")
+    assert views.message(message, closed, supplier.id) is first  # a new record, the same ids: kept
+    renamed = replace(closed, retailer_reference_id="R-9", supplier_reference_id="S-9")
+    assert json.loads(views.message(message, renamed, supplier.id)) == message_view(
+        sandbox.world, message, ("R-9", "S-9"), supplier.id
+    )
+    assert views.message(message, closed, supplier.id) == first  # and back
