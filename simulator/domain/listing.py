@@ -74,13 +74,7 @@ class Listing:
 
     def _conversations_of(self, messages: tuple[Message, ...]) -> dict[str, Conversation]:
         """The conversations the messages belong to, by id, as they are now."""
-        conversation = self.store.conversation
-        conversations = {}
-        for conversation_id in {m.conversation_id for m in messages}:
-            found = conversation(conversation_id)
-            assert found is not None  # a message is stored with its conversation, and both stay
-            conversations[conversation_id] = found
-        return conversations
+        return self.store.conversations_by_id({m.conversation_id for m in messages})
 
     # ------------------------------------------------------------------ scrolls
     def _open(
