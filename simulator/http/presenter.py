@@ -67,26 +67,28 @@ class EncodedViews:
     """Views already encoded as JSON text, per record version and viewer, for list pages.
 
     Records are immutable — an update replaces the record — so the text of a (record, viewer) pair
-    never goes stale; it is keyed by the record objects' identities and holds them, so an identity
-    cannot be reused while its entry lives. A message shows its conversation's reference ids and
-    nothing else of it, so a message's entry also holds the conversation record it was made with
-    and is checked against the record the answer shows: the same record, or a new one with the same
-    reference ids (a new conversation record must not make it miss, a change of reference ids
-    must). The cache is bounded, oldest entry out first.
+    never goes stale. An entry is keyed by the record's id and holds the record it was made from,
+    which a hit must be (the very object): a conversation's new record replaces the entry of the
+    one before, in its place. A message shows its conversation's reference ids and nothing else of
+    it, so a message's entry also holds the conversation record it was made with and is checked
+    against the record the answer shows: the same record, or a new one with the same reference ids
+    (a new conversation record must not make it miss, a change of reference ids must). The cache is
+    bounded, oldest entry out first.
 
     A page looks up 100 entries, so :meth:`conversations` and :meth:`messages` are the one place
     the lookup is written out, as a loop with everything it touches in local names: a method call
     per item cost more than the lookup itself. A single record is a page of one. For the same
-    reason the entries are kept per viewer, each viewer's keyed by the record's identity alone: a
-    page has one viewer, and a (record, viewer) key would be a tuple to build and hash per item.
+    reason the entries are kept per viewer, each viewer's keyed by the record's id alone (a string
+    whose hash Python keeps): a page has one viewer, and a (record, viewer) key would be a tuple to
+    build and hash per item.
     """
 
     def __init__(self, world: World, size: int = 4096) -> None:
         self.world = world
         self._size = size
-        self._texts: dict[str, dict[int, _Entry]] = {}
+        self._texts: dict[str, dict[str, _Entry]] = {}
         """viewer id -> id of a record -> (the record, a message's conversation, its text)"""
-        self._order: deque[tuple[str, int]] = deque()
+        self._order: deque[tuple[str, str]] = deque()
         """Every entry's (viewer id, id of the record), oldest first: the one to evict next."""
 
     def conversation(self, conversation: Conversation, viewer_id: str) -> str:
@@ -100,7 +102,7 @@ class EncodedViews:
         get = self._entries(viewer_id).get
         texts = []
         for c in conversations:
-            hit = get(id(c))
+            hit = get(c.id)
             if hit is not None and hit[0] is c:
                 texts.append(hit[2])
             else:
@@ -119,13 +121,13 @@ class EncodedViews:
         texts = []
         for m in messages:
             c = conversations[m.conversation_id]
-            hit = get(id(m))
+            hit = get(m.id)
             if hit is not None and hit[0] is m and hit[1] is c:
                 texts.append(hit[2])
             elif hit is not None and hit[0] is m and hit[1] is not None and hit[1].references == c.references:
                 # A new record of the conversation (its status changed, say) that shows the same
                 # reference ids: the text stands, checked against the new record from now on.
-                entries[id(m)] = (m, c, hit[2])
+                entries[m.id] = (m, c, hit[2])
                 texts.append(hit[2])
             else:
                 text = encode_json(message_view(self.world, m, c.references, viewer_id))
@@ -133,7 +135,7 @@ class EncodedViews:
                 texts.append(text)
         return texts
 
-    def _entries(self, viewer_id: str) -> dict[int, _Entry]:
+    def _entries(self, viewer_id: str) -> dict[str, _Entry]:
         entries = self._texts.get(viewer_id)
         if entries is None:
             entries = self._texts[viewer_id] = {}
@@ -145,9 +147,9 @@ class EncodedViews:
         """Keep ``text``, replacing the record's entry for the viewer if it has one (which keeps
         its place in the order), and evict the oldest entry if the cache is then too large."""
         entries = self._texts[viewer_id]
-        if id(record) not in entries:
-            self._order.append((viewer_id, id(record)))
-        entries[id(record)] = (record, shown, text)
+        if record.id not in entries:
+            self._order.append((viewer_id, record.id))
+        entries[record.id] = (record, shown, text)
         if len(self._order) > self._size:
             oldest_viewer, oldest = self._order.popleft()
             del self._texts[oldest_viewer][oldest]

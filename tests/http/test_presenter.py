@@ -184,3 +184,15 @@ def test_a_cached_message_text_follows_its_conversations_reference_ids_not_its_r
         sandbox.world, message, ("R-9", "S-9"), supplier.id
     )
     assert views.message(message, closed, supplier.id) == first  # and back
+
+
+def test_a_conversations_new_record_takes_the_cache_entry_of_the_one_before(sandbox: Sandbox) -> None:
+    seed(sandbox, 2)
+    retailer = who(sandbox, "1000001")
+    first, second = sandbox.store.all_conversations()
+    views = EncodedViews(sandbox.world, size=2)
+    kept = views.conversation(first, retailer.id)
+    for status in ("in_progress", "closed", "new", "closed"):  # each update makes a new record
+        second = replace(second, status=status)
+        assert json.loads(views.conversation(second, retailer.id))["status"] == status
+    assert views.conversation(first, retailer.id) is kept  # the old records did not push it out
