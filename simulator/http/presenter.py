@@ -9,7 +9,7 @@ viewer) pair is kept in a bounded cache and a page is joined from those texts.
 from __future__ import annotations
 
 import weakref
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -86,7 +86,7 @@ class EncodedViews:
     def __init__(self, world: World, size: int = 4096) -> None:
         self.world = world
         self._size = size
-        self._texts: dict[str, dict[str, _Entry]] = {}
+        self._texts: defaultdict[str, dict[str, _Entry]] = defaultdict(dict)
         """viewer id -> id of a record -> (the record, a message's conversation, its text)"""
         self._order: deque[tuple[str, str]] = deque()
         """Every entry's (viewer id, id of the record), oldest first: the one to evict next."""
@@ -99,7 +99,8 @@ class EncodedViews:
 
     def conversations(self, conversations: Iterable[Conversation], viewer_id: str) -> list[str]:
         """The text of each conversation as ``viewer_id`` sees it, in order."""
-        get = self._entries(viewer_id).get
+        entries = self._texts[viewer_id]
+        get = entries.get
         texts = []
         for c in conversations:
             hit = get(c.id)
@@ -107,7 +108,7 @@ class EncodedViews:
                 texts.append(hit[2])
             else:
                 text = encode_json(conversation_view(self.world, c, viewer_id))
-                self._keep(viewer_id, c, None, text)
+                self._keep(entries, viewer_id, c, None, text)
                 texts.append(text)
         return texts
 
@@ -116,7 +117,7 @@ class EncodedViews:
     ) -> list[str]:
         """The text of each message as ``viewer_id`` sees it, showing the reference ids of its
         conversation in ``conversations``, in order."""
-        entries = self._entries(viewer_id)
+        entries = self._texts[viewer_id]
         get = entries.get
         texts = []
         for m in messages:
@@ -131,25 +132,25 @@ class EncodedViews:
                 texts.append(hit[2])
             else:
                 text = encode_json(message_view(self.world, m, c.references, viewer_id))
-                self._keep(viewer_id, m, c, text)
+                self._keep(entries, viewer_id, m, c, text)
                 texts.append(text)
         return texts
 
-    def _entries(self, viewer_id: str) -> dict[str, _Entry]:
-        entries = self._texts.get(viewer_id)
-        if entries is None:
-            entries = self._texts[viewer_id] = {}
-        return entries
-
     def _keep(
-        self, viewer_id: str, record: Conversation | Message, shown: Conversation | None, text: str
+        self,
+        entries: dict[str, _Entry],
+        viewer_id: str,
+        record: Conversation | Message,
+        shown: Conversation | None,
+        text: str,
     ) -> None:
-        """Keep ``text``, replacing the record's entry for the viewer if it has one (which keeps
-        its place in the order), and evict the oldest entry if the cache is then too large."""
-        entries = self._texts[viewer_id]
-        if record.id not in entries:
-            self._order.append((viewer_id, record.id))
-        entries[record.id] = (record, shown, text)
+        """Keep ``text`` in ``entries`` (the viewer's), replacing the record's entry if it has one
+        (which keeps its place in the order), and evict the oldest entry if the cache is then too
+        large."""
+        key = record.id
+        if key not in entries:
+            self._order.append((viewer_id, key))
+        entries[key] = (record, shown, text)
         if len(self._order) > self._size:
             oldest_viewer, oldest = self._order.popleft()
             del self._texts[oldest_viewer][oldest]
