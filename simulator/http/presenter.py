@@ -28,8 +28,8 @@ class Presenter:
         self._cache_size = cache_size
         self._views: weakref.WeakKeyDictionary[object, EncodedViews] = weakref.WeakKeyDictionary()
         """The cache, held by the sandbox's services it was made for. A reset or an import rebuilds
-        them, and the old services' cache goes with them at once: kept across, it would hold up to
-        ``cache_size`` records alive that the sandbox no longer has."""
+        them, and the old services' cache goes with them at once: kept across, it would hold the
+        records of up to ``cache_size`` entries alive that the sandbox no longer has."""
 
     def call(self, operation: str, caller: Account, body: Mapping[str, Any]) -> str:
         """``Sandbox.answer`` as the JSON text of its answer (encoded under the sandbox's lock, before
