@@ -158,7 +158,7 @@ class Listing:
             tests.append(lambda c: c.initiated_by == body["initiatedBy"])
         if body.get("pastDue") is not None or body.get("dueInNextMs") is not None:
             tests.append(_due_test(now, body.get("pastDue"), body.get("dueInNextMs")))
-        return _matching(candidates, now, body, tests, self.store.last_seq())
+        return _matching(candidates, now, body, tests, stored=self.store.last_seq())  # all stored now
 
     def _query_messages(
         self, caller: Account, body: Body, now: int, stored: int, after: Key | None, size: int
