@@ -8,18 +8,19 @@ stays true to the moment it was made however long it is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .models import Conversation, Message, References
+from .models import Conversation, Message
 
 
 @dataclass(frozen=True, slots=True)
 class ShownMessage:
-    """A message with the reference ids it shows: its conversation's, as they are when answered."""
+    """A message with its conversation as it is when answered: the message shows that record's
+    reference ids, and nothing else of it."""
 
     message: Message
-    references: References
+    conversation: Conversation
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,11 @@ class ConversationPage:
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    messages: tuple[ShownMessage, ...]
+    messages: tuple[Message, ...]
+    conversations: Mapping[str, Conversation]
+    """The messages' conversations by id, as they are when the page is read: each message shows
+    its conversation's reference ids. A page holds many messages of few conversations, so each is
+    looked up once, not once per message."""
     scroll_id: str | None
 
 

@@ -16,11 +16,11 @@ conversation's reference ids as they are when the page is read.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any, TypeVar
 
-from .answers import ConversationPage, MessagePage, ShownMessage
+from .answers import ConversationPage, MessagePage
 from .clock import MICROS, Clock, seconds
 from .config import SandboxConfig
 from .errors import InvalidRequest
@@ -61,25 +61,20 @@ class Listing:
         now = self.clock.now()
         if body.get("scrollId") is not None:
             scroll, after = self.scrolls.find(body["scrollId"], caller.id, GET_MESSAGES, now)
-            found = self._query_messages(caller, scroll.query, scroll.opened_at, scroll.stored_seq, after)
-            items = tuple(islice(found, scroll.page_size))
-            return MessagePage(self._shown(items), self._next_scroll_id(scroll, items))
+            items = self._query_messages(
+                caller, scroll.query, scroll.opened_at, scroll.stored_seq, after, scroll.page_size
+            )
+            return MessagePage(items, self._conversations_of(items), self._next_scroll_id(scroll, items))
         if self.config.strict:
             _require_prose_criteria(GET_MESSAGES, body)
         query = self._resolved(caller, body)
-        found = self._query_messages(caller, query, now, self.store.last_seq(), None)
-        items = tuple(islice(found, self.config.page_size))
-        return MessagePage(self._shown(items), self._open(caller, GET_MESSAGES, query, now, items, None))
+        items = self._query_messages(caller, query, now, self.store.last_seq(), None, self.config.page_size)
+        scroll_id = self._open(caller, GET_MESSAGES, query, now, items, None)
+        return MessagePage(items, self._conversations_of(items), scroll_id)
 
-    def _shown(self, messages: tuple[Message, ...]) -> tuple[ShownMessage, ...]:
-        """Each message with its conversation's reference ids as they are now."""
-        conversation = self.store.conversation
-        shown = []
-        for m in messages:
-            found = conversation(m.conversation_id)
-            assert found is not None  # a message is stored with its conversation, and both stay
-            shown.append(ShownMessage(m, found.references))
-        return tuple(shown)
+    def _conversations_of(self, messages: tuple[Message, ...]) -> dict[str, Conversation]:
+        """The conversations the messages belong to, by id, as they are now."""
+        return self.store.conversations_by_id({m.conversation_id for m in messages})
 
     # ------------------------------------------------------------------ scrolls
     def _open(
@@ -163,14 +158,14 @@ class Listing:
             tests.append(lambda c: c.initiated_by == body["initiatedBy"])
         if body.get("pastDue") is not None or body.get("dueInNextMs") is not None:
             tests.append(_due_test(now, body.get("pastDue"), body.get("dueInNextMs")))
-        return list(_matching(candidates, now, body, tests))
+        return _matching(candidates, now, body, tests, stored=self.store.last_seq())  # all stored now
 
     def _query_messages(
-        self, caller: Account, body: Body, now: int, stored: int, after: Key | None
-    ) -> Iterator[Message]:
-        """The matches as of ``now`` among the messages stored by ``stored``, lazily, in the query's
-        order, starting past the key ``after``. Messages never change, so the same arguments give
-        the same messages whenever they are read."""
+        self, caller: Account, body: Body, now: int, stored: int, after: Key | None, size: int
+    ) -> tuple[Message, ...]:
+        """The first ``size`` matches as of ``now`` among the messages stored by ``stored``, in the
+        query's order, starting past the key ``after``. Messages never change, so the same
+        arguments give the same messages whenever they are read."""
         until = self.lookup.until(body, now)
         is_descending = descending(body)
         created_since = self.lookup.date(body, "createdSince")
@@ -209,7 +204,7 @@ class Listing:
                 tests.append(lambda m: m.customer_care_type == type_["customerCareType"])
             if type_.get("consumerId") is not None:
                 tests.append(lambda m: m.consumer_id == type_["consumerId"])
-        return _matching(candidates, now, body, tests, stored=stored)
+        return tuple(_matching(candidates, now, body, tests, stored, size))
 
 
 _Record = TypeVar("_Record", Conversation, Message)
@@ -233,24 +228,37 @@ def _matching(
     now: int,
     body: Body,
     tests: list[Callable[[_Record], bool]],
-    stored: int | None = None,
-) -> Iterator[_Record]:
-    """The candidates visible by ``now`` that the ``test`` field and every other test accept, and
-    (for a message scroll's snapshot) that were stored by the time ``stored`` was the last seq.
+    stored: int,
+    size: int | None = None,
+) -> list[_Record]:
+    """The first ``size`` (None: all) of the candidates visible by ``now`` that were stored by the
+    time ``stored`` was the last seq (a message scroll's snapshot) and that the ``test`` field and
+    every other test accept.
 
-    These apply to every query, so they are inlined: a list page filters each of its candidates,
-    and a call per test per candidate would cost more than the rest of the page.
+    Every list call filters each of its candidates here, so this is written for speed: one list
+    comprehension per chunk of candidates for the checks every query makes, then one per test, so
+    no candidate costs a generator step or a call beyond its own tests. A page of ``size`` reads
+    only as many candidates as it still needs, chunk by chunk: a message query may walk all of an
+    account's messages, and a page is usually full after its first chunk.
     """
     test = body.get("test") or "legit"
-    last = stored if stored is not None else float("inf")
-    if test == "all":
-        visible = (x for x in candidates if x.visible_at <= now and x.seq <= last)
-    else:
-        wanted = test == "test"
-        visible = (x for x in candidates if x.visible_at <= now and x.is_test == wanted and x.seq <= last)
-    if not tests:
-        return visible
-    return (x for x in visible if all(t(x) for t in tests))
+    every, wanted = test == "all", test == "test"
+
+    def accepted(chunk: Iterable[_Record]) -> list[_Record]:
+        found = [
+            x for x in chunk if x.visible_at <= now and x.seq <= stored and (every or x.is_test == wanted)
+        ]
+        for t in tests:
+            found = [x for x in found if t(x)]
+        return found
+
+    if size is None:
+        return accepted(candidates)
+    rest = iter(candidates)
+    found: list[_Record] = []
+    while len(found) < size and (chunk := list(islice(rest, size - len(found)))):
+        found += accepted(chunk)
+    return found
 
 
 def _require_prose_criteria(operation: str, body: Body) -> None:

@@ -13,7 +13,7 @@ messages of each conversation.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, Protocol
@@ -40,6 +40,11 @@ class Store(Protocol):
     def add_conversation(self, conversation: Conversation) -> None: ...
     def replace_conversation(self, conversation: Conversation) -> None: ...
     def conversation(self, conversation_id: str) -> Conversation | None: ...
+    def conversations_by_id(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        """The conversations of these ids, each of which names a stored one (a list page's
+        messages' conversations: a message is stored with its conversation, and both stay)."""
+        ...
+
     def conversation_by_reference(
         self, role: Role, owner_id: str, reference_id: str
     ) -> Conversation | None: ...
@@ -175,6 +180,10 @@ class MemoryStore:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self._conversations.get(conversation_id)
+
+    def conversations_by_id(self, conversation_ids: Iterable[str]) -> dict[str, Conversation]:
+        conversations = self._conversations
+        return {conversation_id: conversations[conversation_id] for conversation_id in conversation_ids}
 
     def conversation_by_reference(self, role: Role, owner_id: str, reference_id: str) -> Conversation | None:
         found = self._by_reference.get((role, owner_id, reference_id))

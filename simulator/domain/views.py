@@ -106,13 +106,16 @@ def answer_view(world: World, answer: Answer, viewer_id: str) -> dict[str, Any]:
     match answer:
         case Conversation():
             return conversation_view(world, answer, viewer_id)
-        case ShownMessage(message, references):
-            return message_view(world, message, references, viewer_id)
+        case ShownMessage(message, conversation):
+            return message_view(world, message, conversation.references, viewer_id)
         case ConversationPage(conversations, scroll_id):
             views = [conversation_view(world, c, viewer_id) for c in conversations]
             return page_body("conversations", views, scroll_id)
-        case MessagePage(messages, scroll_id):
-            views = [message_view(world, m.message, m.references, viewer_id) for m in messages]
+        case MessagePage(messages, conversations, scroll_id):
+            views = [
+                message_view(world, m, conversations[m.conversation_id].references, viewer_id)
+                for m in messages
+            ]
             return page_body("messages", views, scroll_id)
 
 

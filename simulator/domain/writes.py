@@ -240,7 +240,7 @@ class Writes:
             self.store.replace_conversation(updated)
             self._on_message(message, updated)
 
-        return Planned(ShownMessage(message, updated.references), store)
+        return Planned(ShownMessage(message, updated), store)
 
     def _message(
         self, conversation: Conversation, sender: Account, text: str, now: int, visible_at: int

@@ -4,6 +4,7 @@ rendering of the same records (``Sandbox.call``)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from simulator.domain.clock import ControllableClock, seconds
 from simulator.domain.config import SandboxConfig
 from simulator.domain.models import Account
 from simulator.domain.sandbox import Sandbox
-from simulator.domain.views import conversation_view
+from simulator.domain.views import conversation_view, message_view
 from simulator.domain.world import load_world
 from simulator.http.presenter import EncodedViews, Presenter
 
@@ -114,3 +115,84 @@ def test_a_page_answered_as_text_keeps_non_ascii_text_as_utf8_characters(
     seed(sandbox, 1)
     text = presenter.call("getConversationMessages", who(sandbox, "2000001"), {})
     assert "✉" in text and "\\u" not in text
+
+
+def test_a_message_page_shows_reference_ids_as_they_are_when_each_page_is_read(
+    sandbox: Sandbox, presenter: Presenter
+) -> None:
+    [cid] = seed(sandbox, 1)
+    retailer, supplier = who(sandbox, "1000001"), who(sandbox, "2000001")
+    for i in range(5):  # six messages of one conversation: two full pages of three
+        sandbox.call("addConversationMessage", supplier, {"dscoConversationId": cid, "message": f"Reply {i}"})
+        sandbox.clock.advance(seconds(1))
+    sandbox.clock.advance(seconds(10))
+    first = json.loads(presenter.call("getConversationMessages", supplier, {}))
+    fresh = sandbox.call("getConversationMessages", supplier, {})
+    assert [m["retailerReferenceId"] for m in first["messages"]] == ["R-0"] * 3
+    sandbox.call("updateConversation", supplier, {"dscoConversationId": cid, "supplierReferenceId": "S-1"})
+    sandbox.call("updateConversation", retailer, {"dscoConversationId": cid, "retailerReferenceId": "R-1"})
+    following = json.loads(
+        presenter.call("getConversationMessages", supplier, {"scrollId": first["scrollId"]})
+    )
+    again = sandbox.call("getConversationMessages", supplier, {"scrollId": fresh["scrollId"]})
+    assert without_scroll(following) == without_scroll(again)
+    assert [(m["retailerReferenceId"], m["supplierReferenceId"]) for m in following["messages"]] == [
+        ("R-1", "S-1")
+    ] * 3
+    # The first page read again shows the new ids too: its cached texts are not served as they were.
+    reread = json.loads(presenter.call("getConversationMessages", supplier, {}))
+    assert without_scroll(reread) == without_scroll(sandbox.call("getConversationMessages", supplier, {}))
+    assert {(m["retailerReferenceId"], m["supplierReferenceId"]) for m in reread["messages"]} == {
+        ("R-1", "S-1")
+    }
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_tiny_cache_shared_by_two_viewers_still_answers_every_item_right(
+    sandbox: Sandbox, size: int
+) -> None:
+    seed(sandbox, 3)
+    viewers = [who(sandbox, "1000001"), who(sandbox, "2000001")]
+    conversations = list(sandbox.store.all_conversations())
+    messages = list(sandbox.store.all_messages())
+    views = EncodedViews(sandbox.world, size=size)
+    for round_ in range(3):  # evictions run across viewers, and nothing comes back stale
+        for viewer in viewers:
+            for c in conversations:
+                assert json.loads(views.conversation(c, viewer.id)) == conversation_view(
+                    sandbox.world, c, viewer.id
+                )
+            for m in messages:
+                shown = replace(conversations[0], retailer_reference_id=f"R-{round_ % 2}")
+                expected = message_view(sandbox.world, m, shown.references, viewer.id)
+                assert json.loads(views.message(m, shown, viewer.id)) == expected
+
+
+def test_a_cached_message_text_follows_its_conversations_reference_ids_not_its_record(
+    sandbox: Sandbox,
+) -> None:
+    seed(sandbox, 1)
+    supplier = who(sandbox, "2000001")
+    [conversation] = sandbox.store.all_conversations()
+    [message] = sandbox.store.all_messages()
+    views = EncodedViews(sandbox.world)
+    first = views.message(message, conversation, supplier.id)
+    closed = replace(conversation, status="closed")
+    assert views.message(message, closed, supplier.id) is first  # a new record, the same ids: kept
+    renamed = replace(closed, retailer_reference_id="R-9", supplier_reference_id="S-9")
+    assert json.loads(views.message(message, renamed, supplier.id)) == message_view(
+        sandbox.world, message, ("R-9", "S-9"), supplier.id
+    )
+    assert views.message(message, closed, supplier.id) == first  # and back
+
+
+def test_a_conversations_new_record_takes_the_cache_entry_of_the_one_before(sandbox: Sandbox) -> None:
+    seed(sandbox, 2)
+    retailer = who(sandbox, "1000001")
+    first, second = sandbox.store.all_conversations()
+    views = EncodedViews(sandbox.world, size=2)
+    kept = views.conversation(first, retailer.id)
+    for status in ("in_progress", "closed", "new", "closed"):  # each update makes a new record
+        second = replace(second, status=status)
+        assert json.loads(views.conversation(second, retailer.id))["status"] == status
+    assert views.conversation(first, retailer.id) is kept  # the old records did not push it out
