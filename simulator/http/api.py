@@ -134,8 +134,12 @@ class VendorApi:
             ApiRoute(token, self.access_token, faulted=True),
             ApiRoute(hello, self.hello, faulted=False),
             *(
-                ApiRoute(OPERATIONS[operation], self.operation(operation, status), faulted=True)
-                for operation, (_method, _path, status) in OPERATION_ROUTES.items()
+                ApiRoute(
+                    OPERATIONS[operation],
+                    self.operation(operation, OPERATIONS[operation].success),
+                    faulted=True,
+                )
+                for operation in CONVERSATION_OPERATIONS
             ),
         )
 
